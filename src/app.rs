@@ -1,0 +1,133 @@
+//! The composition root: from `Settings` to a running server — connect and migrate the
+//! database, make sure the collective exists, build the router, serve until told to stop.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use axum::{Router, http::StatusCode, response::IntoResponse};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::{
+    config::{ConfigError, Settings},
+    db,
+    error::AppError,
+    federation, service,
+    state::AppState,
+    web,
+};
+
+/// A server that is bound and ready to serve.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Opens the database, applies migrations and loads (or creates) the collective's actor.
+/// Failures name the configuration key at fault when there is one.
+pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+    if settings.federation.allow_private_network {
+        tracing::warn!(
+            "federation.allow_private_network is ON: plain http and private/loopback addresses \
+             are allowed for remote servers. Use this for development and tests only."
+        );
+    }
+    let db = db::connect(&settings)
+        .await
+        .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
+    db::migrate(&db).await?;
+    let collective = service::actor::ensure_local_actor(&db, &settings.collective.username).await?;
+    Ok(AppState::new(settings, db, collective))
+}
+
+/// Every route of the application, with the middleware shared by all of them.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(federation::routes::router())
+        .merge(web::router())
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        AppError::NotFound("no such page".into()),
+    )
+}
+
+impl App {
+    /// Prepares the state and binds `server.listen`.
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        let listen = settings.server.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| ConfigError::new("server.listen", format!("cannot bind {listen}: {e}")))?;
+        Self::with_listener(settings, listener).await
+    }
+
+    /// Prepares the state and serves on an already-bound listener (tests bind port 0 first so
+    /// that `base_url` can name the real port).
+    pub async fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<App> {
+        let state = prepare(settings).await?;
+        Ok(App { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish for at most
+    /// `server.shutdown_grace_seconds`.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_seconds);
+        let addr = self.listener.local_addr()?;
+        let router = router(self.state.clone());
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        });
+        tracing::info!(%addr, base_url = %self.state.settings.instance.base_url, "Tribune is listening");
+        let serving = tokio::spawn(async move { server.await });
+        let _ = stopping_rx.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        match tokio::time::timeout(grace, serving).await {
+            Ok(joined) => joined??,
+            Err(_) => tracing::warn!(
+                "in-flight requests still running after the grace period; stopping anyway"
+            ),
+        }
+        self.state.db.clone().close().await?;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,437 @@
+//! Settings: built-in defaults → config file → `TRIBUNE__SECTION__KEY` environment variables,
+//! validated once at start-up and then passed explicitly (no globals).
+//!
+//! Every key is documented in `config/default.toml`; a test keeps that file and
+//! [`Settings::default`] in agreement.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::domain::handle;
+
+/// The whole configuration of one Tribune process.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where Tribune keeps its files (the SQLite database by default).
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub instance: InstanceSettings,
+    pub database: DatabaseSettings,
+    pub collective: CollectiveSettings,
+    pub federation: FederationSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address and port the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InstanceSettings {
+    /// The public URL the fediverse reaches this server at; every id is built from it.
+    pub base_url: Url,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…`; empty means `sqlite://<data_dir>/tribune.db`.
+    pub url: String,
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+    /// Seconds to wait for the database at start-up before giving up.
+    pub connect_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectiveSettings {
+    /// The handle's local part: `@username@host`. Lowercase letters, digits and `_`.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// A short presentation, plain text (paragraphs separated by blank lines).
+    pub summary: String,
+    /// How the actor presents itself to the fediverse.
+    pub actor_type: ActorType,
+    /// Whether follow requests wait for an admin's approval.
+    pub manually_approves_followers: bool,
+    /// Whether the collective may be suggested in directories (`discoverable`).
+    pub discoverable: bool,
+    /// Whether its public posts may be indexed by search (`indexable`).
+    pub indexable: bool,
+    /// Avatar image URL (absolute, or a path under `base_url`); empty for none.
+    pub icon_url: String,
+    /// Header image URL (absolute, or a path under `base_url`); empty for none.
+    pub image_url: String,
+}
+
+/// The ActivityStreams actor types a collective may use (all of them are accepted by Mastodon).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum ActorType {
+    Group,
+    Organization,
+    Person,
+    Service,
+}
+
+impl ActorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorType::Group => "Group",
+            ActorType::Organization => "Organization",
+            ActorType::Person => "Person",
+            ActorType::Service => "Service",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationSettings {
+    /// Development and tests only: allow plain http and loopback/private addresses for remote
+    /// servers. Logged as a loud warning when on.
+    pub allow_private_network: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A `tracing` filter, e.g. `info` or `tribune=debug,info`. `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("./data"),
+            server: ServerSettings::default(),
+            instance: InstanceSettings::default(),
+            database: DatabaseSettings::default(),
+            collective: CollectiveSettings::default(),
+            federation: FederationSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+impl Default for InstanceSettings {
+    fn default() -> Self {
+        InstanceSettings {
+            base_url: Url::parse("http://localhost:8080").unwrap_or_else(|_| unreachable!()),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: String::new(),
+            max_connections: 10,
+            connect_timeout_seconds: 10,
+        }
+    }
+}
+
+impl Default for CollectiveSettings {
+    fn default() -> Self {
+        CollectiveSettings {
+            username: "collectif".into(),
+            name: "Collectif".into(),
+            summary: String::new(),
+            actor_type: ActorType::Group,
+            manually_approves_followers: false,
+            discoverable: true,
+            indexable: true,
+            icon_url: String::new(),
+            image_url: String::new(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            filter: "info".into(),
+        }
+    }
+}
+
+/// A configuration that cannot be used: names the key and says why, on one line.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("configuration error: {key}: {reason}")]
+pub struct ConfigError {
+    pub key: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The prefix of environment variables; `__` separates section and key.
+pub const ENV_PREFIX: &str = "TRIBUNE__";
+
+impl Settings {
+    /// Loads defaults, then `file` (if any), then the environment, and validates the result.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
+        let settings: Settings = figment.extract().map_err(from_figment)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: URL shapes, the username, the database scheme.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let base = &self.instance.base_url;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ConfigError::new(
+                "instance.base_url",
+                format!(
+                    "must start with https:// (or http:// for local use), not {}://",
+                    base.scheme()
+                ),
+            ));
+        }
+        if base.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::new("instance.base_url", "has no host"));
+        }
+        if base.path() != "/" || base.query().is_some() || base.fragment().is_some() {
+            return Err(ConfigError::new(
+                "instance.base_url",
+                "must be the server's root, without a path, query or fragment (e.g. https://collectif.example)",
+            ));
+        }
+        if let Err(reason) = handle::validate_username(&self.collective.username) {
+            return Err(ConfigError::new("collective.username", reason));
+        }
+        if self.collective.name.trim().is_empty() {
+            return Err(ConfigError::new("collective.name", "must not be empty"));
+        }
+        for (key, value) in [
+            ("collective.icon_url", &self.collective.icon_url),
+            ("collective.image_url", &self.collective.image_url),
+        ] {
+            if !value.is_empty() && self.resolve_media_url(value).is_none() {
+                return Err(ConfigError::new(
+                    key,
+                    "must be an absolute http(s) URL or a path starting with /",
+                ));
+            }
+        }
+        if !self.database.url.is_empty() {
+            database_kind(&self.database.url)?;
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::new(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        if self
+            .log
+            .filter
+            .parse::<tracing_subscriber::EnvFilter>()
+            .is_err()
+        {
+            return Err(ConfigError::new(
+                "log.filter",
+                "is not a valid tracing filter",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one or the SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("tribune.db").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// `host` or `host:port` as it appears in handles (`@user@host`) and WebFinger.
+    pub fn domain(&self) -> String {
+        let base = &self.instance.base_url;
+        let host = base.host_str().unwrap_or_default();
+        match base.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// An icon or header setting made absolute; `None` if it is neither a URL nor a path.
+    pub fn resolve_media_url(&self, value: &str) -> Option<Url> {
+        if value.starts_with('/') {
+            return self.instance.base_url.join(value).ok();
+        }
+        Url::parse(value)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+    }
+
+    /// The effective configuration as TOML, with secrets (database passwords) masked.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = mask_url_password(&self.database_url());
+        toml_string(&shown)
+    }
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Recognises the database from its URL scheme.
+pub fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
+    if url.starts_with("sqlite:") {
+        Ok(DatabaseKind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseKind::Postgres)
+    } else {
+        Err(ConfigError::new(
+            "database.url",
+            "must start with sqlite:// or postgres:// (leave it empty for the built-in SQLite file)",
+        ))
+    }
+}
+
+fn mask_url_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("********"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn toml_string(settings: &Settings) -> String {
+    // Serialising our own plain structs cannot fail; keep a readable fallback anyway.
+    toml::to_string_pretty(settings)
+        .unwrap_or_else(|err| format!("# cannot render: {err}\n{settings:#?}"))
+}
+
+/// Turns figment's error into "key: reason" (figment knows the key path; keep only that).
+fn from_figment(err: figment::Error) -> ConfigError {
+    let err = err
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| figment::Error::from("unknown error".to_string()));
+    let key = if err.path.is_empty() {
+        match &err.kind {
+            figment::error::Kind::UnknownField(field, _) => field.clone(),
+            _ => "configuration".to_string(),
+        }
+    } else {
+        let mut path = err.path.join(".");
+        if let figment::error::Kind::UnknownField(field, _) = &err.kind
+            && err.path.last() != Some(field)
+        {
+            path = format!("{path}.{field}");
+        }
+        path
+    };
+    let reason = match &err.kind {
+        figment::error::Kind::UnknownField(_, expected) => {
+            format!("unknown key (expected one of: {})", expected.join(", "))
+        }
+        kind => kind.to_string(),
+    };
+    let origin = err
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(source) => format!(" (from {source})"),
+            None => format!(" (from {})", m.name),
+        })
+        .unwrap_or_default();
+    ConfigError::new(key, format!("{reason}{origin}"))
+}
+
+impl fmt::Display for ActorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_documents_exactly_the_defaults() {
+        let text = include_str!("../config/default.toml");
+        let from_file: Settings = Figment::new()
+            .merge(Toml::string(text))
+            .extract()
+            .expect("config/default.toml parses");
+        assert_eq!(from_file, Settings::default());
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().expect("defaults validate");
+    }
+
+    #[test]
+    fn masked_output_hides_the_database_password() {
+        let mut settings = Settings::default();
+        settings.database.url = "postgres://tribune:s3cret@db/tribune".into();
+        let shown = settings.to_masked_toml();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("********"), "{shown}");
+    }
+
+    #[test]
+    fn a_base_url_with_a_path_is_refused() {
+        let mut settings = Settings::default();
+        settings.instance.base_url = Url::parse("https://example.org/tribune").expect("url");
+        let err = settings.validate().expect_err("path refused");
+        assert_eq!(err.key, "instance.base_url");
+    }
+}

@@ -1,0 +1,80 @@
+//! Storage: connecting to SQLite or PostgreSQL, running migrations, and one query module per
+//! aggregate. Functions take `&impl ConnectionTrait` so callers choose the transaction.
+//! This module never imports axum or the federation layer.
+
+pub mod entity;
+pub mod follower;
+pub mod local_actor;
+pub mod stats;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    TransactionTrait,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::config::{DatabaseKind, Settings, database_kind};
+
+/// How long SQLite waits on a lock held by another connection or process before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the connection pool described by the settings. SQLite runs in WAL mode (readers never
+/// block the writer) with a busy timeout (the CLI and the server may write at the same time).
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let url = settings.database_url();
+    let kind = database_kind(&url).map_err(|e| sea_orm::DbErr::Custom(e.reason))?;
+    if kind == DatabaseKind::Sqlite {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            sea_orm::DbErr::Custom(format!(
+                "cannot create data_dir {}: {e}",
+                settings.data_dir.display()
+            ))
+        })?;
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(settings.database.max_connections)
+        .connect_timeout(Duration::from_secs(
+            settings.database.connect_timeout_seconds,
+        ))
+        .acquire_timeout(Duration::from_secs(
+            settings.database.connect_timeout_seconds,
+        ))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+        });
+    let db = Database::connect(options).await?;
+    // A pool connects lazily on some backends; make an unreachable database fail here, at start-up.
+    db.ping().await?;
+    Ok(db)
+}
+
+/// Applies pending migrations. On PostgreSQL they run inside one transaction holding an
+/// advisory lock, so processes that start together against one database wait for each other
+/// instead of running the same migration twice (PostgreSQL DDL is transactional).
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    const LOCK_KEY: i64 = 0x0074_7269_6275_6e65; // "tribune" in ASCII
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_string(
+        DbBackend::Postgres,
+        format!("SELECT pg_advisory_xact_lock({LOCK_KEY})"),
+    ))
+    .await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
+}
+
+/// A cheap round trip for `/healthz`.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    db.ping().await
+}

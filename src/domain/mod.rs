@@ -1,0 +1,6 @@
+//! Pure rules and types of Tribune: no I/O, no HTTP, no database (see ARCHITECTURE.md, rule 1).
+
+pub mod handle;
+pub mod negotiate;
+pub mod text;
+pub mod urls;

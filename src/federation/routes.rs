@@ -1,0 +1,205 @@
+//! HTTP handlers of the ActivityPub side: thin — parse, call, render.
+
+use axum::{
+    Json, Router,
+    extract::{Path, RawQuery, State},
+    http::{HeaderValue, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+
+use super::{
+    actor::collective_document,
+    collections::OrderedCollection,
+    negotiate::{ActivityJson, Wants},
+    nodeinfo, webfinger,
+};
+use crate::{
+    db,
+    domain::negotiate::Representation,
+    error::{AppError, AppResult},
+    state::AppState,
+    web,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/actors/{username}", get(actor))
+        .route("/actors/{username}/outbox", get(outbox))
+        .route("/actors/{username}/followers", get(followers))
+        .route("/actors/{username}/following", get(following))
+        .route("/actors/{username}/featured", get(featured))
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/.well-known/host-meta", get(host_meta))
+        .route("/.well-known/host-meta.json", get(host_meta_json))
+        .route("/.well-known/nodeinfo", get(nodeinfo_discovery))
+        .route("/nodeinfo/{version}", get(nodeinfo_document))
+}
+
+/// The local actor named in the path, or 404. Only the collective exists for now.
+fn known_actor<'a>(state: &'a AppState, username: &str) -> AppResult<&'a str> {
+    if username == state.collective.username {
+        Ok(&state.collective.username)
+    } else {
+        Err(AppError::NotFound(format!(
+            "no actor named {username:?} here"
+        )))
+    }
+}
+
+/// The actor: JSON for servers, the profile page for browsers.
+pub async fn actor(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    known_actor(&state, &username)?;
+    match wants {
+        Representation::Html => web::profile::page(&state).await,
+        json => Ok(ActivityJson(
+            json,
+            collective_document(&state.settings, &state.urls, &state.collective),
+        )
+        .into_response()),
+    }
+}
+
+/// Serves a collection as JSON; a browser is sent to the profile page instead.
+fn collection(state: &AppState, wants: Representation, body: OrderedCollection) -> Response {
+    match wants {
+        Representation::Html => {
+            Redirect::to(state.urls.profile(&state.collective.username).as_str()).into_response()
+        }
+        json => ActivityJson(json, body).into_response(),
+    }
+}
+
+async fn outbox(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let name = known_actor(&state, &username)?;
+    let body = OrderedCollection::listing(state.urls.outbox(name), Vec::new());
+    Ok(collection(&state, wants, body))
+}
+
+async fn followers(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let name = known_actor(&state, &username)?;
+    let count = db::follower::count_accepted(&state.db, state.collective.id).await?;
+    let body = OrderedCollection::count_only(state.urls.followers(name), count);
+    Ok(collection(&state, wants, body))
+}
+
+async fn following(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let name = known_actor(&state, &username)?;
+    let body = OrderedCollection::listing(state.urls.following(name), Vec::new());
+    Ok(collection(&state, wants, body))
+}
+
+async fn featured(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let name = known_actor(&state, &username)?;
+    let body = OrderedCollection::listing(state.urls.featured(name), Vec::new());
+    Ok(collection(&state, wants, body))
+}
+
+/// Adds the CORS header browser-based clients need to read discovery documents.
+fn public_json(content_type: &'static str, body: impl serde::Serialize) -> Response {
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+async fn webfinger(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> AppResult<Response> {
+    let query = query.unwrap_or_default();
+    let resource = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "resource")
+        .map(|(_, value)| value.into_owned())
+        .ok_or_else(|| {
+            AppError::BadRequest(
+                "missing the resource parameter (e.g. ?resource=acct:user@host)".into(),
+            )
+        })?;
+    let domain = state.settings.domain();
+    let username =
+        webfinger::local_username(&resource, &domain, &state.urls).map_err(|e| match e {
+            webfinger::LookupError::Malformed(reason) => {
+                AppError::BadRequest(format!("invalid resource {resource:?}: {reason}"))
+            }
+            not_found => AppError::NotFound(not_found.to_string()),
+        })?;
+    let name = known_actor(&state, &username).map_err(|_| {
+        AppError::NotFound(format!("no account {username}@{domain} on this server"))
+    })?;
+    Ok(public_json(
+        "application/jrd+json",
+        webfinger::actor_jrd(name, &domain, &state.urls),
+    ))
+}
+
+async fn host_meta(State(state): State<AppState>) -> Response {
+    let mut response = webfinger::host_meta_xrd(&state.urls).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xrd+xml; charset=utf-8"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+async fn host_meta_json(State(state): State<AppState>) -> Response {
+    public_json("application/json", webfinger::host_meta_json(&state.urls))
+}
+
+async fn nodeinfo_discovery(State(state): State<AppState>) -> Response {
+    public_json("application/json", nodeinfo::discovery(&state.urls))
+}
+
+async fn nodeinfo_document(
+    State(state): State<AppState>,
+    Path(version): Path<String>,
+) -> AppResult<Response> {
+    let (version, content_type) = match version.as_str() {
+        "2.0" => (
+            "2.0",
+            "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.0#\"",
+        ),
+        "2.1" => (
+            "2.1",
+            "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
+        ),
+        other => {
+            return Err(AppError::NotFound(format!(
+                "no NodeInfo version {other:?} here (2.0 and 2.1 are served)"
+            )));
+        }
+    };
+    let usage = db::stats::usage(&state.db).await?;
+    let collective = &state.settings.collective;
+    let doc = nodeinfo::document(version, usage, &collective.name, &collective.summary);
+    Ok(public_json(content_type, doc))
+}

@@ -1,0 +1,11 @@
+//! Tribune: a federated publication node. See ARCHITECTURE.md for the module map and rules.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod federation;
+pub mod service;
+pub mod state;
+pub mod web;

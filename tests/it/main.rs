@@ -1,0 +1,10 @@
+//! Tribune's integration tests: one binary, the real server on an ephemeral port, a fresh
+//! database per test (SQLite always; PostgreSQL too when `TRIBUNE_TEST_POSTGRES_URL` is set).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod cli;
+mod discovery;
+mod storage;

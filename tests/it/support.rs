@@ -1,0 +1,339 @@
+//! The test harness: spawn the real server on port 0 with a fresh database, talk HTTP to it.
+
+#![allow(dead_code)]
+
+use std::{path::PathBuf, process::Command, sync::OnceLock, time::Duration};
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tribune::{app::App, config::Settings};
+use url::Url;
+
+/// Declares a test that runs once per database backend: `NAME::sqlite` and `NAME::postgres`.
+/// The test body is `async fn NAME(backend: Backend)`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = $crate::support::Backend::postgres() {
+                    super::$name(backend).await
+                }
+            }
+        }
+    };
+}
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    /// The admin URL of a PostgreSQL server; each test creates and drops its own database.
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when `TRIBUNE_TEST_POSTGRES_URL` is set. Under CI its absence is an error, so
+    /// a misconfigured CI cannot silently skip half the suite.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("TRIBUNE_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ if std::env::var_os("CI").is_some() => {
+                panic!(
+                    "CI is set but TRIBUNE_TEST_POSTGRES_URL is not: PostgreSQL tests would be skipped"
+                )
+            }
+            _ => {
+                eprintln!("TRIBUNE_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+                None
+            }
+        }
+    }
+}
+
+/// A PostgreSQL database created for one test and dropped when the test ends.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: &str) -> PgDatabase {
+        let name = format!("tribune_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url)
+            .await
+            .expect("connect to TRIBUNE_TEST_POSTGRES_URL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let mut url = Url::parse(admin_url).expect("TRIBUNE_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        PgDatabase {
+            admin_url: admin_url.to_string(),
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+            Ok::<(), std::io::Error>(())
+        })
+        .join();
+    }
+}
+
+/// Where a test's data lives; kept across restarts of the same test app.
+pub struct Storage {
+    pub dir: tempfile::TempDir,
+    pub pg: Option<PgDatabase>,
+}
+
+impl Storage {
+    pub async fn new(backend: &Backend) -> Storage {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres(admin) => Some(PgDatabase::create(admin).await),
+        };
+        Storage { dir, pg }
+    }
+
+    /// Settings for a server on `port` using this storage.
+    pub fn settings(&self, port: u16) -> Settings {
+        let mut settings = Settings {
+            data_dir: self.dir.path().join("data"),
+            ..Settings::default()
+        };
+        settings.instance.base_url =
+            Url::parse(&format!("http://127.0.0.1:{port}")).expect("base url");
+        settings.server.listen = ([127, 0, 0, 1], port).into();
+        settings.federation.allow_private_network = true;
+        settings.server.shutdown_grace_seconds = 2;
+        if let Some(pg) = &self.pg {
+            settings.database.url = pg.url.clone();
+        }
+        settings.collective.name = "Collectif des travailleuses et travailleurs".into();
+        settings.collective.summary = "Une lettre ouverte.\n\nDeux mille signatures.".into();
+        settings
+    }
+}
+
+/// A running Tribune server.
+pub struct TestApp {
+    pub base: Url,
+    pub settings: Settings,
+    pub client: reqwest::Client,
+    /// A connection of the test's own to the same database, to arrange and inspect state.
+    pub db: DatabaseConnection,
+    pub storage: Storage,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with settings adjusted by `tweak`.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let storage = Storage::new(&backend).await;
+        Self::start(storage, tweak).await
+    }
+
+    /// Starts a server on a fresh port over existing storage.
+    pub async fn start(storage: Storage, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let port = listener.local_addr().expect("local addr").port();
+        let mut settings = storage.settings(port);
+        tweak(&mut settings);
+        settings.validate().expect("test settings are valid");
+        let app = App::with_listener(settings.clone(), listener)
+            .await
+            .expect("the app starts");
+        let db = tribune::db::connect(&settings)
+            .await
+            .expect("test connection");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            base: settings.instance.base_url.clone(),
+            settings,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            db,
+            storage,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and hands back its storage.
+    pub async fn stop(mut self) -> Storage {
+        self.shutdown_server().await;
+        self.db.clone().close().await.ok();
+        std::mem::replace(
+            &mut self.storage,
+            Storage {
+                dir: tempfile::tempdir().expect("temp dir"),
+                pg: None,
+            },
+        )
+    }
+
+    async fn shutdown_server(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// Stops this server and starts a new one over the same database.
+    pub async fn restart(self) -> TestApp {
+        let storage = self.stop().await;
+        Self::start(storage, |_| {}).await
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        self.base.join(path).expect("url")
+    }
+
+    /// `host:port` of this server, as in its handles.
+    pub fn domain(&self) -> String {
+        self.settings.domain()
+    }
+
+    pub async fn get(&self, path: &str, accept: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("Accept", accept)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GET with the Accept header Mastodon sends, asserting 200, returning the JSON.
+    pub async fn get_activity_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path, ACCEPT_AS).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        let content_type = header(&response, "content-type");
+        assert!(
+            content_type.starts_with("application/activity+json"),
+            "{path}: {content_type}"
+        );
+        response.json().await.expect("json")
+    }
+
+    /// Runs a raw SQL query returning one count.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(backend, sql.to_string()))
+            .await
+            .expect("query")
+            .expect("a row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// What Mastodon sends when it fetches an ActivityPub resource.
+pub const ACCEPT_AS: &str = r#"application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams""#;
+/// What a browser sends.
+pub const ACCEPT_BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The independent Node tools of `tests/interop` (jsonld.js, ajv), installed on first use.
+pub fn interop_dir() -> PathBuf {
+    static READY: OnceLock<PathBuf> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+            if !dir.join("node_modules").is_dir() {
+                let status = Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund"])
+                    .current_dir(&dir)
+                    .status()
+                    .expect("npm must be installed to run the interoperability checks");
+                assert!(status.success(), "npm ci in tests/interop failed");
+            }
+            dir
+        })
+        .clone()
+}
+
+/// Runs `node tests/interop/SCRIPT ARGS` with `input` on stdin; returns (success, stdout, stderr).
+pub fn run_node(script: &str, args: &[&str], input: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let dir = interop_dir();
+    let mut child = Command::new("node")
+        .arg(dir.join(script))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node must be installed to run the interoperability checks");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("node ran");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
