@@ -66,3 +66,38 @@ async fn sqlite_lives_in_data_dir_in_wal_mode() {
         .expect("row");
     assert_eq!(row.try_get_by_index::<String>(0).expect("mode"), "wal");
 }
+
+/// Several processes may share one PostgreSQL database and start together: migrations are
+/// serialised and the collective's key is created once, whoever wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processes_starting_together_on_postgres_share_one_key() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let storage = crate::support::Storage::new(&backend).await;
+    let starts = (0..4).map(|i| tribune::app::prepare(storage.settings(40000 + i)));
+    let states = futures_util::future::join_all(starts).await;
+    let keys: Vec<String> = states
+        .into_iter()
+        .map(|state| {
+            state
+                .expect("each process starts")
+                .collective
+                .private_key_pem
+                .clone()
+        })
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key for all");
+    let db = tribune::db::connect(&storage.settings(40000))
+        .await
+        .expect("connect");
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        tribune::db::entity::local_actor::Entity::find()
+            .count(&db)
+            .await
+            .expect("count"),
+        1
+    );
+    db.close().await.ok();
+}
