@@ -11,7 +11,8 @@ use crate::{
     config::{ConfigError, Settings},
     db,
     error::AppError,
-    federation, service,
+    federation::{self, fetch::Fetcher},
+    service,
     state::AppState,
     web,
 };
@@ -36,13 +37,15 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
     db::migrate(&db).await?;
     let collective = service::actor::ensure_local_actor(&db, &settings.collective.username).await?;
-    Ok(AppState::new(settings, db, collective))
+    let fetcher = Fetcher::new(settings.federation.allow_private_network)?;
+    Ok(AppState::new(settings, db, collective, fetcher))
 }
 
 /// Every route of the application, with the middleware shared by all of them.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(federation::routes::router())
+        .merge(federation::post_routes::router())
         .merge(web::router())
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
@@ -97,8 +100,13 @@ impl App {
         });
         tracing::info!(%addr, base_url = %self.state.settings.instance.base_url, "Tribune is listening");
         let serving = tokio::spawn(async move { server.await });
+        let scheduler = tokio::spawn(service::post::run_scheduler(
+            self.state.clone(),
+            Duration::from_secs(self.state.settings.publishing.scheduler_interval_seconds),
+        ));
         let _ = stopping_rx.await;
         tracing::info!("shutting down: finishing in-flight requests");
+        scheduler.abort();
         match tokio::time::timeout(grace, serving).await {
             Ok(joined) => joined??,
             Err(_) => tracing::warn!(

@@ -26,6 +26,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub collective: CollectiveSettings,
     pub federation: FederationSettings,
+    pub publishing: PublishingSettings,
     pub log: LogSettings,
 }
 
@@ -43,6 +44,8 @@ pub struct ServerSettings {
 pub struct InstanceSettings {
     /// The public URL the fediverse reaches this server at; every id is built from it.
     pub base_url: Url,
+    /// Interface language when neither the member nor the browser chooses: `fr` or `en`.
+    pub default_locale: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -109,6 +112,28 @@ pub struct FederationSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct PublishingSettings {
+    /// Give each member a `Person` actor; posts are then attributed to their author and the
+    /// collective `Announce`s them (the FEP-1b12 way groups share members' posts).
+    pub member_actors: bool,
+    /// How often scheduled posts are checked for publication, in seconds.
+    pub scheduler_interval_seconds: u64,
+    /// Posts per page on the public site and in collections.
+    pub page_size: u64,
+}
+
+impl Default for PublishingSettings {
+    fn default() -> Self {
+        PublishingSettings {
+            member_actors: false,
+            scheduler_interval_seconds: 15,
+            page_size: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
     /// A `tracing` filter, e.g. `info` or `tribune=debug,info`. `RUST_LOG` overrides it.
     pub filter: String,
@@ -123,6 +148,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             collective: CollectiveSettings::default(),
             federation: FederationSettings::default(),
+            publishing: PublishingSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -141,6 +167,7 @@ impl Default for InstanceSettings {
     fn default() -> Self {
         InstanceSettings {
             base_url: Url::parse("http://localhost:8080").unwrap_or_else(|_| unreachable!()),
+            default_locale: "fr".into(),
         }
     }
 }
@@ -237,6 +264,24 @@ impl Settings {
             return Err(ConfigError::new(
                 "instance.base_url",
                 "must be the server's root, without a path, query or fragment (e.g. https://collectif.example)",
+            ));
+        }
+        if !matches!(self.instance.default_locale.as_str(), "fr" | "en") {
+            return Err(ConfigError::new(
+                "instance.default_locale",
+                "must be fr or en",
+            ));
+        }
+        if self.publishing.scheduler_interval_seconds == 0 {
+            return Err(ConfigError::new(
+                "publishing.scheduler_interval_seconds",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=200).contains(&self.publishing.page_size) {
+            return Err(ConfigError::new(
+                "publishing.page_size",
+                "must be between 1 and 200",
             ));
         }
         if let Err(reason) = handle::validate_username(&self.collective.username) {

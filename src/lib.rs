@@ -6,6 +6,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod i18n;
 pub mod service;
 pub mod state;
 pub mod web;

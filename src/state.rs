@@ -5,7 +5,9 @@ use std::{ops::Deref, sync::Arc};
 
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Settings, db::entity::local_actor, domain::urls::Urls};
+use crate::{
+    config::Settings, db::entity::local_actor, domain::urls::Urls, federation::fetch::Fetcher,
+};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -16,16 +18,24 @@ pub struct Inner {
     pub urls: Urls,
     /// The collective's actor row (id and key pair); its profile comes from `settings.collective`.
     pub collective: local_actor::Model,
+    /// The client for GETs to other servers.
+    pub fetcher: Fetcher,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: DatabaseConnection, collective: local_actor::Model) -> Self {
+    pub fn new(
+        settings: Settings,
+        db: DatabaseConnection,
+        collective: local_actor::Model,
+        fetcher: Fetcher,
+    ) -> Self {
         let urls = Urls::new(settings.instance.base_url.clone());
         AppState(Arc::new(Inner {
             settings,
             db,
             urls,
             collective,
+            fetcher,
         }))
     }
 }

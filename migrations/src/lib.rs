@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_local_actor;
 mod m20261129_000002_create_follower;
+mod m20261129_000003_members_and_posts;
 
 /// Runs every migration in order; used by `tribune migrate` and at `tribune serve` start-up.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_local_actor::Migration),
             Box::new(m20261129_000002_create_follower::Migration),
+            Box::new(m20261129_000003_members_and_posts::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 pub mod entity;
 pub mod follower;
 pub mod local_actor;
+pub mod post;
 pub mod stats;
 
 use std::time::Duration;

@@ -1,6 +1,10 @@
 //! Pure rules and types of Tribune: no I/O, no HTTP, no database (see ARCHITECTURE.md, rule 1).
 
 pub mod handle;
+pub mod markdown;
+pub mod member;
 pub mod negotiate;
+pub mod network;
+pub mod post;
 pub mod text;
 pub mod urls;

@@ -71,6 +71,55 @@ impl Urls {
         self.at(&format!("/nodeinfo/{version}"))
     }
 
+    /// A post's permanent id; also its HTML page.
+    pub fn post(&self, public_id: &str) -> Url {
+        self.at(&format!("/posts/{public_id}"))
+    }
+
+    /// The id of the `Create` that published the post.
+    pub fn post_create(&self, public_id: &str) -> Url {
+        self.at(&format!("/posts/{public_id}/activity"))
+    }
+
+    pub fn post_replies(&self, public_id: &str) -> Url {
+        self.at(&format!("/posts/{public_id}/replies"))
+    }
+
+    pub fn post_likes(&self, public_id: &str) -> Url {
+        self.at(&format!("/posts/{public_id}/likes"))
+    }
+
+    pub fn post_shares(&self, public_id: &str) -> Url {
+        self.at(&format!("/posts/{public_id}/shares"))
+    }
+
+    /// Any other activity Tribune emits (Update, Delete, Accept…), by its random id.
+    pub fn activity(&self, id: &str) -> Url {
+        self.at(&format!("/activities/{id}"))
+    }
+
+    /// A hashtag's page, by its lowercase key.
+    pub fn tag(&self, key: &str) -> Url {
+        let mut url = self.at("/tags/");
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push(key);
+        }
+        url
+    }
+
+    /// A member's public page.
+    pub fn member(&self, username: &str) -> Url {
+        self.at(&format!("/members/{username}"))
+    }
+
+    pub fn feed_atom(&self) -> Url {
+        self.at("/feed.atom")
+    }
+
+    pub fn feed_rss(&self) -> Url {
+        self.at("/feed.rss")
+    }
+
     pub fn webfinger_template(&self) -> String {
         format!("{}.well-known/webfinger?resource={{uri}}", self.base)
     }
@@ -114,6 +163,18 @@ mod tests {
         assert_eq!(
             urls.webfinger_template(),
             "https://collectif.example/.well-known/webfinger?resource={uri}"
+        );
+    }
+
+    #[test]
+    fn tag_urls_escape_non_ascii_keys() {
+        assert_eq!(
+            urls().tag("grève").as_str(),
+            "https://collectif.example/tags/gr%C3%A8ve"
+        );
+        assert_eq!(
+            urls().tag("a/b").as_str(),
+            "https://collectif.example/tags/a%2Fb"
         );
     }
 

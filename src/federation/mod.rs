@@ -3,8 +3,11 @@
 
 pub mod actor;
 pub mod collections;
+pub mod fetch;
 pub mod negotiate;
 pub mod nodeinfo;
+pub mod objects;
+pub mod post_routes;
 pub mod routes;
 pub mod webfinger;
 

@@ -2,7 +2,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, RawQuery, State},
+    extract::{Path, Query, RawQuery, State},
     http::{HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -12,12 +12,15 @@ use super::{
     actor::collective_document,
     collections::OrderedCollection,
     negotiate::{ActivityJson, Wants},
-    nodeinfo, webfinger,
+    nodeinfo,
+    post_routes::{self, PageQuery},
+    webfinger,
 };
 use crate::{
     db,
     domain::negotiate::Representation,
     error::{AppError, AppResult},
+    service,
     state::AppState,
     web,
 };
@@ -74,14 +77,58 @@ fn collection(state: &AppState, wants: Representation, body: OrderedCollection) 
     }
 }
 
+/// The outbox: the `Create` of every public post, newest first, in pages.
 async fn outbox(
     State(state): State<AppState>,
     Path(username): Path<String>,
+    Query(query): Query<PageQuery>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
     let name = known_actor(&state, &username)?;
-    let body = OrderedCollection::listing(state.urls.outbox(name), Vec::new());
-    Ok(collection(&state, wants, body))
+    let id = state.urls.outbox(name);
+    let total = db::post::count_published(&state.db).await?;
+    let per_page = state.settings.publishing.page_size;
+    let Some(page) = query.page else {
+        let body = serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": format!("{id}?page=1"),
+            "last": format!("{id}?page={}", total.div_ceil(per_page).max(1)),
+        });
+        return Ok(collection_json(&state, wants, body));
+    };
+    let page = page.max(1);
+    let posts = db::post::published_page(&state.db, page - 1, per_page).await?;
+    let items: Vec<serde_json::Value> = posts
+        .iter()
+        .map(|b| post_routes::create_of(&state, b))
+        .collect();
+    let mut body = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}?page={page}"),
+        "type": "OrderedCollectionPage",
+        "partOf": id,
+        "totalItems": total,
+        "orderedItems": items,
+    });
+    if page * per_page < total {
+        body["next"] = serde_json::json!(format!("{id}?page={}", page + 1));
+    }
+    if page > 1 {
+        body["prev"] = serde_json::json!(format!("{id}?page={}", page - 1));
+    }
+    Ok(collection_json(&state, wants, body))
+}
+
+fn collection_json(state: &AppState, wants: Representation, body: serde_json::Value) -> Response {
+    match wants {
+        Representation::Html => {
+            Redirect::to(state.urls.profile(&state.collective.username).as_str()).into_response()
+        }
+        json => ActivityJson(json, body).into_response(),
+    }
 }
 
 async fn followers(
@@ -105,13 +152,19 @@ async fn following(
     Ok(collection(&state, wants, body))
 }
 
+/// Pinned posts, as full objects (what Mastodon shows at the top of the profile).
 async fn featured(
     State(state): State<AppState>,
     Path(username): Path<String>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
     let name = known_actor(&state, &username)?;
-    let body = OrderedCollection::listing(state.urls.featured(name), Vec::new());
+    let items = db::post::pinned(&state.db)
+        .await?
+        .iter()
+        .map(|b| service::post::object_of(&state, b))
+        .collect();
+    let body = OrderedCollection::listing(state.urls.featured(name), items);
     Ok(collection(&state, wants, body))
 }
 

@@ -1,5 +1,6 @@
 //! The public website: server-rendered pages (askama, auto-escaped), static assets and health.
 
+pub mod post;
 pub mod profile;
 
 use axum::{

@@ -151,6 +151,8 @@ pub struct TestApp {
     /// A connection of the test's own to the same database, to arrange and inspect state.
     pub db: DatabaseConnection,
     pub storage: Storage,
+    /// The server's own state, to call services directly when arranging a test.
+    pub state: tribune::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -193,6 +195,7 @@ impl TestApp {
                 .expect("client"),
             db,
             storage,
+            state,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -226,6 +229,33 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         let storage = self.stop().await;
         Self::start(storage, |_| {}).await
+    }
+
+    /// Adds a member directly (as `tribune member add` would).
+    pub async fn add_member(
+        &self,
+        username: &str,
+        role: tribune::domain::member::Role,
+        password: &str,
+    ) -> tribune::db::entity::member::Model {
+        tribune::service::member::add(&self.db, username, username, role, password, &["collectif"])
+            .await
+            .expect("member added")
+    }
+
+    /// Writes and publishes a post as `author` (an editor or admin), returning its public id.
+    pub async fn publish_post(
+        &self,
+        author: &tribune::db::entity::member::Model,
+        input: tribune::domain::post::PostInput,
+    ) -> String {
+        let draft = tribune::service::post::create(&self.state, author, input)
+            .await
+            .expect("draft");
+        tribune::service::post::publish_now(&self.state, author, &draft.public_id)
+            .await
+            .expect("published");
+        draft.public_id
     }
 
     pub fn url(&self, path: &str) -> Url {

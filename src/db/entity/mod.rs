@@ -1,4 +1,11 @@
 //! sea-orm entities, one file per table, mirroring the `migrations` crate.
 
+pub mod activity;
 pub mod follower;
 pub mod local_actor;
+pub mod login_throttle;
+pub mod member;
+pub mod post;
+pub mod post_mention;
+pub mod post_tag;
+pub mod session;

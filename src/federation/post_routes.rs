@@ -1,0 +1,208 @@
+//! HTTP handlers for posts as ActivityPub objects: the object (or its page), its `Create`, its
+//! collections, and the activities Tribune emitted.
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+
+use super::{
+    negotiate::{ActivityJson, Wants},
+    objects,
+};
+use crate::{
+    db::{self, entity::activity, post::PostBundle},
+    domain::{negotiate::Representation, post::Status},
+    error::{AppError, AppResult},
+    service,
+    state::AppState,
+    web,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/posts/{public_id}", get(post))
+        .route("/posts/{public_id}/activity", get(create_activity))
+        .route("/posts/{public_id}/replies", get(replies))
+        .route("/posts/{public_id}/likes", get(likes))
+        .route("/posts/{public_id}/shares", get(shares))
+        .route("/activities/{id}", get(emitted_activity))
+}
+
+/// A post anyone may see: published, or deleted (then a Tombstone). Drafts, posts in review
+/// and scheduled posts do not exist for the public: 404, exactly as for an unknown id.
+pub async fn public_bundle(state: &AppState, public_id: &str) -> AppResult<PostBundle> {
+    let bundle = db::post::bundle_one(&state.db, public_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such post".into()))?;
+    match bundle.status() {
+        Status::Published | Status::Deleted => Ok(bundle),
+        _ => Err(AppError::NotFound("no such post".into())),
+    }
+}
+
+async fn post(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let bundle = public_bundle(&state, &public_id).await?;
+    if bundle.status() == Status::Deleted {
+        return Ok(gone(&state, &bundle, wants).await);
+    }
+    match wants {
+        Representation::Html => web::post::page(&state, &bundle).await,
+        json => Ok(ActivityJson(
+            json,
+            objects::with_context(service::post::object_of(&state, &bundle)),
+        )
+        .into_response()),
+    }
+}
+
+/// 410 Gone with the Tombstone (JSON) or a short page (browsers).
+async fn gone(state: &AppState, bundle: &PostBundle, wants: Representation) -> Response {
+    let id = state.urls.post(&bundle.post.public_id);
+    let deleted = bundle.post.deleted_at.unwrap_or(bundle.post.updated_at);
+    match wants {
+        Representation::Html => web::post::gone_page(state).await,
+        json => {
+            let tombstone = objects::with_context(objects::tombstone(
+                &id,
+                objects::object_type(bundle),
+                deleted,
+            ));
+            (StatusCode::GONE, ActivityJson(json, tombstone)).into_response()
+        }
+    }
+}
+
+fn published(bundle: PostBundle) -> AppResult<PostBundle> {
+    if bundle.status() == Status::Published {
+        Ok(bundle)
+    } else {
+        Err(AppError::NotFound("no such post".into()))
+    }
+}
+
+async fn create_activity(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let bundle = published(public_bundle(&state, &public_id).await?)?;
+    Ok(ActivityJson(wants_json(wants), create_of(&state, &bundle)).into_response())
+}
+
+/// The `Create` of a published post, with the post as it is now.
+pub fn create_of(state: &AppState, bundle: &PostBundle) -> serde_json::Value {
+    let published_at = bundle.post.published_at.unwrap_or(bundle.post.created_at);
+    objects::activity(
+        "Create",
+        &state.urls.post_create(&bundle.post.public_id),
+        &state.urls.actor(&state.collective.username),
+        service::post::object_of(state, bundle),
+        published_at,
+    )
+}
+
+fn wants_json(wants: Representation) -> Representation {
+    match wants {
+        Representation::Html => Representation::ActivityJson,
+        json => json,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    pub page: Option<u64>,
+}
+
+async fn replies(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+    Query(query): Query<PageQuery>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let bundle = published(public_bundle(&state, &public_id).await?)?;
+    let id = state.urls.post_replies(&bundle.post.public_id);
+    // Replies arrive with the conversations issue; the collection is already well-formed.
+    let body = match query.page {
+        Some(_) => serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{id}?page=1"),
+            "type": "CollectionPage",
+            "partOf": id,
+            "items": [],
+        }),
+        None => serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id,
+            "type": "Collection",
+            "totalItems": 0,
+            "first": format!("{id}?page=1"),
+        }),
+    };
+    Ok(ActivityJson(wants_json(wants), body).into_response())
+}
+
+async fn count_collection(
+    state: &AppState,
+    public_id: &str,
+    wants: Representation,
+    likes: bool,
+) -> AppResult<Response> {
+    let bundle = published(public_bundle(state, public_id).await?)?;
+    let id = if likes {
+        state.urls.post_likes(&bundle.post.public_id)
+    } else {
+        state.urls.post_shares(&bundle.post.public_id)
+    };
+    let body = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "Collection",
+        "totalItems": 0,
+    });
+    Ok(ActivityJson(wants_json(wants), body).into_response())
+}
+
+async fn likes(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    count_collection(&state, &public_id, wants, true).await
+}
+
+async fn shares(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    count_collection(&state, &public_id, wants, false).await
+}
+
+/// Public activities Tribune emitted (Update, Delete), as stored. Activities addressed to one
+/// actor (Accept, Reject) are not listed publicly.
+async fn emitted_activity(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let url = state.urls.activity(&id);
+    let found = activity::Entity::find()
+        .filter(activity::Column::ActivityUrl.eq(url.as_str()))
+        .filter(activity::Column::Kind.is_in(["Update", "Delete"]))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such activity".into()))?;
+    let payload: serde_json::Value = serde_json::from_str(&found.payload)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored activity {url}: {e}")))?;
+    Ok(ActivityJson(wants_json(wants), payload).into_response())
+}
