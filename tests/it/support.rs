@@ -181,6 +181,7 @@ impl TestApp {
         let db = tribune::db::connect(&settings)
             .await
             .expect("test connection");
+        let state = app.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
