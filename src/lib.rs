@@ -1,6 +1,7 @@
 //! Tribune: a federated publication node. See ARCHITECTURE.md for the module map and rules.
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;

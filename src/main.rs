@@ -3,7 +3,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use tribune::{app, config::Settings, db};
+use tribune::{app, cli, config::Settings, db, domain::member::Role};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +30,75 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Manage members (accounts of the admin panel).
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// Publish, list and delete posts.
+    Post {
+        #[command(subcommand)]
+        command: PostCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// Add a member; the password is read from standard input unless --generate-password.
+    Add {
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Name shown on posts (defaults to the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Generate a password and print it once.
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// List members.
+    List,
+    /// Set a member's password (standard input, or --generate-password); ends their sessions.
+    SetPassword {
+        username: String,
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// Remove a member who has written no post (disable the others in the admin panel).
+    Remove { username: String },
+}
+
+#[derive(Subcommand)]
+enum PostCommand {
+    /// Publish a Markdown file (`-` for standard input) and print the post's URL.
+    Publish {
+        /// The member credited as author.
+        #[arg(long)]
+        author: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// A lede shown under the title.
+        #[arg(long)]
+        summary: Option<String>,
+        /// Content warning.
+        #[arg(long)]
+        cw: Option<String>,
+        /// Two-letter language code.
+        #[arg(long, default_value = "fr")]
+        lang: String,
+        /// Comma-separated tags.
+        #[arg(long)]
+        tags: Option<String>,
+        file: String,
+    },
+    /// List posts (drafts, in review, scheduled, published).
+    List,
+    /// Delete a post by id or URL (a published post becomes a Tombstone; a Delete is sent).
+    Delete { id: String },
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| format!("unknown role {value:?}: use admin, editor or author"))
 }
 
 #[derive(Subcommand)]
@@ -47,7 +116,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(&settings);
+    // Administration commands keep their output readable: warnings only, unless asked.
+    let quiet = !matches!(cli.command, Command::Serve);
+    init_tracing(&settings, quiet);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -82,6 +153,62 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Member { command } => {
+            let state = app::prepare(settings).await?;
+            match command {
+                MemberCommand::Add {
+                    username,
+                    role,
+                    display_name,
+                    generate_password,
+                } => {
+                    cli::member_add(
+                        &state,
+                        &username,
+                        display_name.as_deref(),
+                        role,
+                        generate_password,
+                    )
+                    .await
+                }
+                MemberCommand::List => cli::member_list(&state).await,
+                MemberCommand::SetPassword {
+                    username,
+                    generate_password,
+                } => cli::member_set_password(&state, &username, generate_password).await,
+                MemberCommand::Remove { username } => cli::member_remove(&state, &username).await,
+            }
+        }
+        Command::Post { command } => {
+            let state = app::prepare(settings).await?;
+            match command {
+                PostCommand::Publish {
+                    author,
+                    title,
+                    summary,
+                    cw,
+                    lang,
+                    tags,
+                    file,
+                } => {
+                    cli::post_publish(
+                        &state,
+                        cli::PublishArgs {
+                            author: &author,
+                            title,
+                            summary,
+                            content_warning: cw,
+                            language: lang,
+                            tags,
+                            file: &file,
+                        },
+                    )
+                    .await
+                }
+                PostCommand::List => cli::post_list(&state).await,
+                PostCommand::Delete { id } => cli::post_delete(&state, &id).await,
+            }
+        }
         Command::Config {
             command: ConfigCommand::Check,
         } => {
@@ -103,9 +230,14 @@ fn one_line(err: &anyhow::Error) -> String {
     text.replace('\n', " ")
 }
 
-fn init_tracing(settings: &Settings) {
+fn init_tracing(settings: &Settings, quiet: bool) {
+    let default = if quiet {
+        "warn"
+    } else {
+        settings.log.filter.as_str()
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.filter));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -6,5 +6,6 @@
 mod support;
 
 mod cli;
+mod cli_admin;
 mod discovery;
 mod storage;
