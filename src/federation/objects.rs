@@ -76,13 +76,15 @@ fn lede(bundle: &PostBundle) -> String {
     let text = match &post.summary {
         Some(summary) => summary.clone(),
         None => {
-            let plain = ammonia::Builder::empty().clean(&post.body_html).to_string();
-            let first = plain
-                .split("\n\n")
-                .map(str::trim)
-                .find(|p| !p.is_empty())
-                .unwrap_or("");
-            let decoded = html_escape::decode_html_entities(first).into_owned();
+            // The first block of the rendered body, as plain text.
+            let first = post
+                .body_html
+                .split("</p>")
+                .map(|block| ammonia::Builder::empty().clean(block).to_string())
+                .map(|text| text.trim().to_string())
+                .find(|text| !text.is_empty())
+                .unwrap_or_default();
+            let decoded = html_escape::decode_html_entities(&first).into_owned();
             truncate_words(&decoded, 400)
         }
     };

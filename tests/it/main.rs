@@ -8,4 +8,5 @@ mod support;
 mod cli;
 mod cli_admin;
 mod discovery;
+mod objects;
 mod storage;
