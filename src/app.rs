@@ -11,7 +11,7 @@ use crate::{
     config::{ConfigError, Settings},
     db,
     error::AppError,
-    federation::{self, fetch::Fetcher},
+    federation::{self, client::FederationClient, fetch::Fetcher},
     service,
     state::AppState,
     web,
@@ -38,7 +38,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     db::migrate(&db).await?;
     let collective = service::actor::ensure_local_actor(&db, &settings.collective.username).await?;
     let fetcher = Fetcher::new(settings.federation.allow_private_network)?;
-    Ok(AppState::new(settings, db, collective, fetcher))
+    let urls = crate::domain::urls::Urls::new(settings.instance.base_url.clone());
+    let federation = FederationClient::new(&settings, &urls, &collective).await?;
+    Ok(AppState::new(settings, db, collective, fetcher, federation))
 }
 
 /// Every route of the application, with the middleware shared by all of them.

@@ -27,6 +27,7 @@ pub struct Settings {
     pub collective: CollectiveSettings,
     pub federation: FederationSettings,
     pub publishing: PublishingSettings,
+    pub delivery: DeliverySettings,
     pub log: LogSettings,
 }
 
@@ -102,12 +103,75 @@ impl ActorType {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct FederationSettings {
     /// Development and tests only: allow plain http and loopback/private addresses for remote
     /// servers. Logged as a loud warning when on.
     pub allow_private_network: bool,
+    /// Largest inbox request body accepted, in bytes (larger: 413).
+    pub max_inbox_body_bytes: usize,
+    /// How far a signed request's `Date` may be from our clock, in seconds.
+    pub signature_window_seconds: i64,
+    /// Whether the followers collection lists the followers, or only counts them.
+    pub followers_list_public: bool,
+    /// Hours before a cached remote actor is fetched again.
+    pub actor_refresh_hours: i64,
+}
+
+impl Default for FederationSettings {
+    fn default() -> Self {
+        FederationSettings {
+            allow_private_network: false,
+            max_inbox_body_bytes: 1024 * 1024,
+            signature_window_seconds: 3600,
+            followers_list_public: false,
+            actor_refresh_hours: 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Whether this process runs delivery workers (several processes may share the work).
+    pub workers: bool,
+    /// Delay before the first retry, in seconds; each retry doubles it (with jitter).
+    pub retry_initial_seconds: f64,
+    /// Longest delay between two retries, in seconds.
+    pub retry_max_delay_seconds: f64,
+    /// A delivery still failing this many hours after it was queued is given up.
+    pub give_up_after_hours: f64,
+    /// A host with no successful delivery for this many hours is marked unreachable and its
+    /// deliveries parked until it contacts us again or an admin retries it.
+    pub unreachable_after_hours: f64,
+    /// Deliveries sent at once by this process.
+    pub max_concurrency: usize,
+    /// Deliveries sent at once to one host by this process.
+    pub max_per_host: usize,
+    /// Seconds before a delivery request is abandoned (and retried later).
+    pub request_timeout_seconds: u64,
+    /// Seconds a claimed delivery stays reserved for the process that claimed it.
+    pub lease_seconds: i64,
+    /// How often the queue is polled when nothing wakes the workers, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            workers: true,
+            retry_initial_seconds: 60.0,
+            retry_max_delay_seconds: 6.0 * 3600.0,
+            give_up_after_hours: 72.0,
+            unreachable_after_hours: 48.0,
+            max_concurrency: 64,
+            max_per_host: 4,
+            request_timeout_seconds: 10,
+            lease_seconds: 60,
+            poll_interval_ms: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -149,6 +213,7 @@ impl Default for Settings {
             collective: CollectiveSettings::default(),
             federation: FederationSettings::default(),
             publishing: PublishingSettings::default(),
+            delivery: DeliverySettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -277,6 +342,22 @@ impl Settings {
                 "publishing.scheduler_interval_seconds",
                 "must be at least 1",
             ));
+        }
+        let delivery = &self.delivery;
+        if delivery.retry_initial_seconds.is_nan() || delivery.retry_initial_seconds <= 0.0 {
+            return Err(ConfigError::new("delivery.retry_initial_seconds", "must be a positive number of seconds"));
+        }
+        if delivery.retry_max_delay_seconds < delivery.retry_initial_seconds {
+            return Err(ConfigError::new("delivery.retry_max_delay_seconds", "must be at least delivery.retry_initial_seconds"));
+        }
+        if delivery.max_concurrency == 0 || delivery.max_per_host == 0 {
+            return Err(ConfigError::new("delivery.max_concurrency", "max_concurrency and max_per_host must be at least 1"));
+        }
+        if delivery.lease_seconds <= delivery.request_timeout_seconds as i64 {
+            return Err(ConfigError::new("delivery.lease_seconds", "must be longer than delivery.request_timeout_seconds"));
+        }
+        if self.federation.max_inbox_body_bytes < 1024 {
+            return Err(ConfigError::new("federation.max_inbox_body_bytes", "must be at least 1024"));
         }
         if !(1..=200).contains(&self.publishing.page_size) {
             return Err(ConfigError::new(

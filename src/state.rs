@@ -6,7 +6,7 @@ use std::{ops::Deref, sync::Arc};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    config::Settings, db::entity::local_actor, domain::urls::Urls, federation::fetch::Fetcher,
+    config::Settings, db::entity::local_actor, domain::urls::Urls, federation::{client::FederationClient, fetch::Fetcher},
 };
 
 #[derive(Clone)]
@@ -20,6 +20,10 @@ pub struct Inner {
     pub collective: local_actor::Model,
     /// The client for GETs to other servers.
     pub fetcher: Fetcher,
+    /// Signed GETs and POSTs to other servers.
+    pub federation: FederationClient,
+    /// Wakes the delivery workers when something was queued.
+    pub delivery_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -28,6 +32,7 @@ impl AppState {
         db: DatabaseConnection,
         collective: local_actor::Model,
         fetcher: Fetcher,
+        federation: FederationClient,
     ) -> Self {
         let urls = Urls::new(settings.instance.base_url.clone());
         AppState(Arc::new(Inner {
@@ -36,6 +41,8 @@ impl AppState {
             urls,
             collective,
             fetcher,
+            federation,
+            delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         }))
     }
 }

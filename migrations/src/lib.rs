@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_local_actor;
 mod m20261129_000002_create_follower;
 mod m20261129_000003_members_and_posts;
+mod m20261129_000004_federation_and_delivery;
 
 /// Runs every migration in order; used by `tribune migrate` and at `tribune serve` start-up.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_local_actor::Migration),
             Box::new(m20261129_000002_create_follower::Migration),
             Box::new(m20261129_000003_members_and_posts::Migration),
+            Box::new(m20261129_000004_federation_and_delivery::Migration),
         ]
     }
 }

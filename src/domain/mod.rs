@@ -1,10 +1,12 @@
 //! Pure rules and types of Tribune: no I/O, no HTTP, no database (see ARCHITECTURE.md, rule 1).
 
+pub mod activity_json;
 pub mod handle;
 pub mod markdown;
 pub mod member;
 pub mod negotiate;
 pub mod network;
 pub mod post;
+pub mod retry;
 pub mod text;
 pub mod urls;

@@ -2,13 +2,16 @@
 //! host-meta, NodeInfo) and content negotiation between JSON and HTML.
 
 pub mod actor;
+pub mod client;
 pub mod collections;
 pub mod fetch;
 pub mod negotiate;
 pub mod nodeinfo;
 pub mod objects;
+pub mod remote_actor;
 pub mod post_routes;
 pub mod routes;
+pub mod signature;
 pub mod webfinger;
 
 /// The JSON-LD contexts of an actor document: ActivityStreams, the security vocabulary (for

@@ -1,6 +1,7 @@
 //! sea-orm entities, one file per table, mirroring the `migrations` crate.
 
 pub mod activity;
+pub mod delivery;
 pub mod follower;
 pub mod local_actor;
 pub mod login_throttle;
@@ -8,4 +9,7 @@ pub mod member;
 pub mod post;
 pub mod post_mention;
 pub mod post_tag;
+pub mod received_activity;
+pub mod remote_actor;
+pub mod remote_host;
 pub mod session;

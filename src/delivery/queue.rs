@@ -1,0 +1,352 @@
+//! The delivery queue table: enqueueing (inside the caller's transaction), claiming due rows with
+//! a lease, and recording outcomes; plus the state of each remote host.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query},
+};
+use url::Url;
+
+use crate::db::entity::{
+    delivery::{self, DELIVERED, FAILED, PARKED, PENDING},
+    follower::{self, STATE_ACCEPTED},
+    remote_host::{self, REACHABLE, UNREACHABLE},
+};
+
+/// The host (with a non-default port) a delivery goes to: the unit of per-host limits and of
+/// reachability.
+pub fn host_of(inbox: &Url) -> String {
+    let host = inbox.host_str().unwrap_or_default().to_ascii_lowercase();
+    match inbox.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// Queues `activity_id` for each inbox (duplicates ignored). Call inside the transaction of the
+/// change that caused the activity: committed means it will be delivered. Deliveries to hosts
+/// known to be unreachable start parked.
+pub async fn enqueue(
+    txn: &impl ConnectionTrait,
+    activity_id: i64,
+    inboxes: impl IntoIterator<Item = Url>,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let mut inboxes: Vec<Url> = inboxes.into_iter().collect();
+    inboxes.sort();
+    inboxes.dedup();
+    if inboxes.is_empty() {
+        return Ok(0);
+    }
+    let unreachable: std::collections::HashSet<String> = remote_host::Entity::find()
+        .filter(remote_host::Column::State.eq(UNREACHABLE))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|h| h.host)
+        .collect();
+    let count = inboxes.len();
+    for chunk in inboxes.chunks(500) {
+        let rows = chunk.iter().map(|inbox| {
+            let host = host_of(inbox);
+            let state = if unreachable.contains(&host) { PARKED } else { PENDING };
+            delivery::ActiveModel {
+                activity_id: Set(activity_id),
+                inbox_url: Set(inbox.to_string()),
+                host: Set(host),
+                state: Set(state.to_string()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                lease_until: Set(None),
+                leased_by: Set(None),
+                last_status: Set(None),
+                last_error: Set(None),
+                created_at: Set(now),
+                finished_at: Set(None),
+                ..Default::default()
+            }
+        });
+        delivery::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([delivery::Column::ActivityId, delivery::Column::InboxUrl])
+            .exec(txn)
+            .await?;
+    }
+    Ok(count)
+}
+
+/// The inboxes of a local actor's accepted followers, shared inboxes preferred and deduplicated:
+/// one POST per server however many of its users follow.
+pub async fn follower_inboxes(db: &impl ConnectionTrait, local_actor_id: i64) -> Result<Vec<Url>, DbErr> {
+    let rows: Vec<(String, Option<String>)> = follower::Entity::find()
+        .select_only()
+        .column(follower::Column::InboxUrl)
+        .column(follower::Column::SharedInboxUrl)
+        .filter(follower::Column::LocalActorId.eq(local_actor_id))
+        .filter(follower::Column::State.eq(STATE_ACCEPTED))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut inboxes: Vec<Url> = rows
+        .into_iter()
+        .filter_map(|(inbox, shared)| Url::parse(shared.as_deref().unwrap_or(&inbox)).ok())
+        .collect();
+    inboxes.sort();
+    inboxes.dedup();
+    Ok(inboxes)
+}
+
+/// A claimed delivery.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub activity_id: i64,
+    pub inbox: String,
+    pub host: String,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Claims up to `limit` due deliveries for `worker` until `now + lease`, skipping hosts in
+/// `skip_hosts` (already at their concurrency limit here). On PostgreSQL the candidate rows are
+/// locked with `FOR UPDATE SKIP LOCKED`, so concurrent processes claim disjoint rows; on SQLite
+/// the single writer serialises claims. A row whose lease expired (its worker died) is due again.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u64,
+    skip_hosts: &[String],
+) -> Result<Vec<Claimed>, DbErr> {
+    use delivery::Column as C;
+    let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
+    let mut candidates = Query::select();
+    candidates
+        .column(C::Id)
+        .from(delivery::Entity)
+        .and_where(Expr::col(C::State).eq(PENDING))
+        .and_where(Expr::col(C::NextAttemptAt).lte(now))
+        .cond_where(
+            Condition::any()
+                .add(Expr::col(C::LeaseUntil).is_null())
+                .add(Expr::col(C::LeaseUntil).lt(now)),
+        )
+        .order_by(C::NextAttemptAt, sea_orm::Order::Asc)
+        .order_by(C::Id, sea_orm::Order::Asc)
+        .limit(limit);
+    if !skip_hosts.is_empty() {
+        candidates.and_where(Expr::col(C::Host).is_not_in(skip_hosts.iter().cloned()));
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        candidates.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = delivery::Entity::update_many()
+        .col_expr(C::LeaseUntil, Expr::value(Some(lease_until)))
+        .col_expr(C::LeasedBy, Expr::value(Some(worker.to_string())))
+        .filter(C::Id.in_subquery(candidates))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Claimed {
+            id: row.id,
+            activity_id: row.activity_id,
+            inbox: row.inbox_url,
+            host: row.host,
+            attempts: row.attempts,
+            created_at: row.created_at,
+        })
+        .collect())
+}
+
+/// The end of one attempt.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Delivered { status: u16 },
+    /// Refused for good (e.g. 404, 410) or given up after the horizon.
+    Failed { status: Option<u16>, error: String },
+    Retry { status: Option<u16>, error: String, at: DateTime<Utc> },
+}
+
+fn truncated(text: &str) -> String {
+    text.chars().take(480).collect()
+}
+
+/// Records the outcome of an attempt and releases the lease.
+pub async fn record(db: &impl ConnectionTrait, claimed: &Claimed, outcome: &Outcome, now: DateTime<Utc>) -> Result<(), DbErr> {
+    use delivery::Column as C;
+    let attempts = claimed.attempts + 1;
+    let mut update = delivery::Entity::update_many()
+        .col_expr(C::Attempts, Expr::value(attempts))
+        .col_expr(C::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(C::LeasedBy, Expr::value(None::<String>));
+    update = match outcome {
+        Outcome::Delivered { status } => update
+            .col_expr(C::State, Expr::value(DELIVERED))
+            .col_expr(C::LastStatus, Expr::value(Some(i32::from(*status))))
+            .col_expr(C::LastError, Expr::value(None::<String>))
+            .col_expr(C::FinishedAt, Expr::value(Some(now))),
+        Outcome::Failed { status, error } => update
+            .col_expr(C::State, Expr::value(FAILED))
+            .col_expr(C::LastStatus, Expr::value(status.map(i32::from)))
+            .col_expr(C::LastError, Expr::value(Some(truncated(error))))
+            .col_expr(C::FinishedAt, Expr::value(Some(now))),
+        Outcome::Retry { status, error, at } => update
+            .col_expr(C::State, Expr::value(PENDING))
+            .col_expr(C::LastStatus, Expr::value(status.map(i32::from)))
+            .col_expr(C::LastError, Expr::value(Some(truncated(error))))
+            .col_expr(C::NextAttemptAt, Expr::value(*at)),
+    };
+    update.filter(C::Id.eq(claimed.id)).exec(db).await?;
+    Ok(())
+}
+
+/// A success: the host is reachable.
+pub async fn host_succeeded(db: &impl ConnectionTrait, host: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
+    use remote_host::Column as C;
+    remote_host::Entity::insert(remote_host::ActiveModel {
+        host: Set(host.to_string()),
+        state: Set(REACHABLE.to_string()),
+        consecutive_failures: Set(0),
+        failing_since: Set(None),
+        last_success_at: Set(Some(now)),
+        last_failure_at: Set(None),
+        last_error: Set(None),
+    })
+    .on_conflict(
+        OnConflict::column(C::Host)
+            .update_columns([C::State, C::ConsecutiveFailures, C::FailingSince, C::LastSuccessAt, C::LastError])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// A failure that may be temporary. When the host has been failing for longer than
+/// `unreachable_after` with no success since, it is marked unreachable and its pending
+/// deliveries are parked. Returns true when that just happened.
+pub async fn host_failed(
+    db: &impl ConnectionTrait,
+    host: &str,
+    error: &str,
+    now: DateTime<Utc>,
+    unreachable_after: Duration,
+) -> Result<bool, DbErr> {
+    let existing = remote_host::Entity::find_by_id(host.to_string()).one(db).await?;
+    let (failures, since, state) = match &existing {
+        Some(h) => (h.consecutive_failures + 1, h.failing_since.unwrap_or(now), h.state.clone()),
+        None => (1, now, REACHABLE.to_string()),
+    };
+    let limit = chrono::Duration::from_std(unreachable_after).unwrap_or_else(|_| chrono::Duration::days(2));
+    let becomes_unreachable = state == REACHABLE && now - since >= limit;
+    let row = remote_host::ActiveModel {
+        host: Set(host.to_string()),
+        state: Set(if becomes_unreachable { UNREACHABLE.to_string() } else { state }),
+        consecutive_failures: Set(failures),
+        failing_since: Set(Some(since)),
+        last_success_at: Set(existing.as_ref().and_then(|h| h.last_success_at)),
+        last_failure_at: Set(Some(now)),
+        last_error: Set(Some(truncated(error))),
+    };
+    use remote_host::Column as C;
+    remote_host::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(C::Host)
+                .update_columns([C::State, C::ConsecutiveFailures, C::FailingSince, C::LastFailureAt, C::LastError])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if becomes_unreachable {
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::State, Expr::value(PARKED))
+            .filter(delivery::Column::Host.eq(host))
+            .filter(delivery::Column::State.eq(PENDING))
+            .exec(db)
+            .await?;
+        tracing::warn!(host, "host unreachable: its deliveries are parked until it contacts us or an admin retries");
+    }
+    Ok(becomes_unreachable)
+}
+
+/// Brings a host back: reachable again, parked deliveries due now. Called when the host
+/// contacts us, or when an admin presses "retry now". Returns how many deliveries resumed.
+pub async fn revive_host(db: &impl ConnectionTrait, host: &str, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let Some(existing) = remote_host::Entity::find_by_id(host.to_string()).one(db).await? else {
+        return Ok(0);
+    };
+    if existing.state != UNREACHABLE {
+        return Ok(0);
+    }
+    remote_host::Entity::update_many()
+        .col_expr(remote_host::Column::State, Expr::value(REACHABLE))
+        .col_expr(remote_host::Column::ConsecutiveFailures, Expr::value(0))
+        .col_expr(remote_host::Column::FailingSince, Expr::value(None::<DateTime<Utc>>))
+        .filter(remote_host::Column::Host.eq(host))
+        .exec(db)
+        .await?;
+    let resumed = delivery::Entity::update_many()
+        .col_expr(delivery::Column::State, Expr::value(PENDING))
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
+        .filter(delivery::Column::Host.eq(host))
+        .filter(delivery::Column::State.eq(PARKED))
+        .exec(db)
+        .await?;
+    tracing::info!(host, resumed = resumed.rows_affected, "host reachable again");
+    Ok(resumed.rows_affected)
+}
+
+/// Counts of deliveries by state, for one activity or overall.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub pending: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub parked: u64,
+}
+
+/// Counts deliveries by state, for the activities of one post if `post_id` is given.
+pub async fn counts(db: &impl ConnectionTrait, post_id: Option<i64>) -> Result<Counts, DbErr> {
+    let backend = db.get_database_backend();
+    let (sql, values): (String, Vec<sea_orm::Value>) = match post_id {
+        Some(id) => (
+            match backend {
+                DbBackend::Postgres => "SELECT d.state, COUNT(*) FROM delivery d JOIN activity a ON a.id = d.activity_id WHERE a.post_id = $1 GROUP BY d.state",
+                _ => "SELECT d.state, COUNT(*) FROM delivery d JOIN activity a ON a.id = d.activity_id WHERE a.post_id = ? GROUP BY d.state",
+            }
+            .to_string(),
+            vec![id.into()],
+        ),
+        None => ("SELECT state, COUNT(*) FROM delivery GROUP BY state".to_string(), vec![]),
+    };
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let mut counts = Counts::default();
+    for row in rows {
+        let state: String = row.try_get_by_index(0)?;
+        let n: i64 = row.try_get_by_index(1)?;
+        let n = u64::try_from(n).unwrap_or(0);
+        match state.as_str() {
+            PENDING => counts.pending = n,
+            DELIVERED => counts.delivered = n,
+            FAILED => counts.failed = n,
+            PARKED => counts.parked = n,
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// Hosts and their delivery state, worst first.
+pub async fn hosts(db: &impl ConnectionTrait) -> Result<Vec<remote_host::Model>, DbErr> {
+    remote_host::Entity::find()
+        .order_by_desc(remote_host::Column::State)
+        .order_by_desc(remote_host::Column::ConsecutiveFailures)
+        .order_by_asc(remote_host::Column::Host)
+        .all(db)
+        .await
+}

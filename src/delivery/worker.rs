@@ -1,0 +1,259 @@
+//! The delivery workers: claim due deliveries, sign and send them (bounded concurrency, overall
+//! and per host), record each outcome, back off on failure.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use chrono::Utc;
+use rand::Rng;
+use sea_orm::{DbErr, EntityTrait};
+use tokio::{sync::Semaphore, task::JoinSet};
+use url::Url;
+
+use super::{
+    metrics,
+    queue::{self, Claimed, Outcome},
+};
+use crate::{
+    db::entity::{activity, delivery},
+    domain::retry::{Next, Schedule, is_retryable_status},
+    federation::client::SendOutcome,
+    state::AppState,
+};
+
+/// One process's delivery engine.
+#[derive(Clone)]
+pub struct Worker {
+    state: AppState,
+    id: String,
+    global: Arc<Semaphore>,
+    in_flight_per_host: Arc<Mutex<HashMap<String, usize>>>,
+    /// Activity bodies by id: a fan-out to a thousand inboxes reads and copies its body once.
+    payloads: Arc<Mutex<HashMap<i64, Bytes>>>,
+}
+
+/// How many bodies stay cached; a fan-out uses one at a time, so this is generous.
+const PAYLOAD_CACHE: usize = 64;
+
+impl Worker {
+    pub fn new(state: AppState) -> Worker {
+        let permits = state.settings.delivery.max_concurrency;
+        Worker {
+            id: format!("{}-{}", std::process::id(), crate::service::outbox::new_activity_id()),
+            global: Arc::new(Semaphore::new(permits)),
+            in_flight_per_host: Arc::new(Mutex::new(HashMap::new())),
+            payloads: Arc::new(Mutex::new(HashMap::new())),
+            state,
+        }
+    }
+
+    fn schedule(&self) -> Schedule {
+        let d = &self.state.settings.delivery;
+        Schedule {
+            initial: Duration::from_secs_f64(d.retry_initial_seconds),
+            max_delay: Duration::from_secs_f64(d.retry_max_delay_seconds),
+            give_up_after: Duration::from_secs_f64(d.give_up_after_hours * 3600.0),
+        }
+    }
+
+    fn saturated_hosts(&self) -> Vec<String> {
+        let max = self.state.settings.delivery.max_per_host;
+        self.in_flight_per_host
+            .lock()
+            .map(|map| map.iter().filter(|(_, n)| **n >= max).map(|(h, _)| h.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Takes a slot for `host` unless it is full.
+    fn reserve_host(&self, host: &str) -> bool {
+        let max = self.state.settings.delivery.max_per_host;
+        let Ok(mut map) = self.in_flight_per_host.lock() else {
+            return false;
+        };
+        let n = map.entry(host.to_string()).or_insert(0);
+        if *n >= max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn release_host(&self, host: &str) {
+        if let Ok(mut map) = self.in_flight_per_host.lock()
+            && let Some(n) = map.get_mut(host)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(host);
+            }
+        }
+    }
+
+    /// Claims as many due deliveries as there are free slots and starts sending them.
+    /// Returns how many were started.
+    async fn fill(&self, tasks: &mut JoinSet<()>) -> Result<usize, DbErr> {
+        let free = self.global.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let lease = Duration::from_secs(u64::try_from(self.state.settings.delivery.lease_seconds).unwrap_or(60));
+        let claimed = queue::claim(&self.state.db, &self.id, Utc::now(), lease, free as u64, &self.saturated_hosts()).await?;
+        let mut started = 0;
+        for row in claimed {
+            let Ok(permit) = self.global.clone().try_acquire_owned() else {
+                release(&self.state, &row).await?;
+                continue;
+            };
+            if !self.reserve_host(&row.host) {
+                // This batch held more rows for one host than it may take at once: give the
+                // rest back now rather than let their lease run out while they wait.
+                release(&self.state, &row).await?;
+                continue;
+            }
+            let worker = self.clone();
+            tasks.spawn(async move {
+                let host = row.host.clone();
+                if let Err(err) = worker.send(&row).await {
+                    tracing::error!(delivery.id = row.id, error = %err, "recording a delivery failed; its lease will expire and it will be retried");
+                }
+                worker.release_host(&host);
+                drop(permit);
+            });
+            started += 1;
+        }
+        Ok(started)
+    }
+
+    async fn payload(&self, activity_id: i64) -> Result<Option<Bytes>, DbErr> {
+        if let Some(body) = self.payloads.lock().ok().and_then(|m| m.get(&activity_id).cloned()) {
+            return Ok(Some(body));
+        }
+        let Some(row) = activity::Entity::find_by_id(activity_id).one(&self.state.db).await? else {
+            return Ok(None);
+        };
+        let body = Bytes::from(row.payload);
+        if let Ok(mut cache) = self.payloads.lock() {
+            if cache.len() >= PAYLOAD_CACHE {
+                cache.clear();
+            }
+            cache.insert(activity_id, body.clone());
+        }
+        Ok(Some(body))
+    }
+
+    /// One attempt: sign, send, record.
+    async fn send(&self, row: &Claimed) -> Result<(), DbErr> {
+        let db = &self.state.db;
+        let Some(body) = self.payload(row.activity_id).await? else {
+            let outcome = Outcome::Failed { status: None, error: "the activity no longer exists".into() };
+            return queue::record(db, row, &outcome, Utc::now()).await;
+        };
+        let inbox = match Url::parse(&row.inbox) {
+            Ok(url) if self.state.fetcher.check_url(&url).is_ok() => url,
+            _ => {
+                let outcome = Outcome::Failed { status: None, error: "refused inbox URL".into() };
+                return queue::record(db, row, &outcome, Utc::now()).await;
+            }
+        };
+        let started = Instant::now();
+        let result = self.state.federation.post(&inbox, body).await;
+        metrics::observe_send(started.elapsed());
+        let now = Utc::now();
+        let (status, error) = match result {
+            Ok(SendOutcome::Status(status)) if (200..300).contains(&status) => {
+                queue::record(db, row, &Outcome::Delivered { status }, now).await?;
+                queue::host_succeeded(db, &row.host, now).await?;
+                metrics::count(metrics::DELIVERED);
+                return Ok(());
+            }
+            Ok(SendOutcome::Status(status)) if !is_retryable_status(status) => {
+                // The server answered and refused for good (404, 410…): it is up, the
+                // delivery is over.
+                let outcome = Outcome::Failed { status: Some(status), error: format!("refused with status {status}") };
+                queue::record(db, row, &outcome, now).await?;
+                queue::host_succeeded(db, &row.host, now).await?;
+                metrics::count(metrics::FAILED);
+                return Ok(());
+            }
+            Ok(SendOutcome::Status(status)) => (Some(status), format!("status {status}")),
+            Ok(SendOutcome::Unreachable(error)) => (None, error),
+            Err(err) => (None, format!("signing failed: {err}")),
+        };
+        let age = (now - row.created_at).to_std().unwrap_or_default();
+        let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
+        let jitter = rand::thread_rng().gen_range(0.8..1.2);
+        let outcome = match self.schedule().after_failure(attempts, age, jitter) {
+            Next::RetryIn(delay) => Outcome::Retry {
+                status,
+                error: error.clone(),
+                at: now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1)),
+            },
+            Next::GiveUp => Outcome::Failed { status, error: format!("gave up after {attempts} attempts: {error}") },
+        };
+        queue::record(db, row, &outcome, now).await?;
+        metrics::count(if matches!(outcome, Outcome::Failed { .. }) { metrics::FAILED } else { metrics::RETRIED });
+        // Only silence or server errors say the host is down; 401/408/429 come from a live one.
+        if status.is_none_or(|s| s >= 500) {
+            let unreachable_after = Duration::from_secs_f64(self.state.settings.delivery.unreachable_after_hours * 3600.0);
+            queue::host_failed(db, &row.host, &error, now, unreachable_after).await?;
+        }
+        tracing::info!(inbox = %row.inbox, delivery.attempt = attempts, error = %error, "delivery failed");
+        Ok(())
+    }
+
+    /// Sends everything due now and waits until it is done (retries scheduled later are left
+    /// for later). Tests and benchmarks drive the queue with this instead of sleeping.
+    pub async fn drain(&self) -> Result<(), DbErr> {
+        let mut tasks = JoinSet::new();
+        loop {
+            let started = self.fill(&mut tasks).await?;
+            if started == 0 {
+                if tasks.join_next().await.is_none() {
+                    // Nothing in flight and nothing claimable: done, unless rows were released
+                    // for per-host limits and are claimable again.
+                    if self.fill(&mut tasks).await? == 0 {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs until `shutdown` resolves: claims whenever slots free up, something is queued
+    /// (wakeup) or the poll interval passes. In-flight sends finish before it returns.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        let poll = Duration::from_millis(self.state.settings.delivery.poll_interval_ms);
+        let wakeup = self.state.delivery_wakeup.clone();
+        let mut tasks = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(err) = self.fill(&mut tasks).await {
+                tracing::error!(error = %err, "claiming deliveries failed; retrying");
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = wakeup.notified() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+        // What was claimed is sent; what was not stays queued for the next start.
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Gives a claimed row back untouched.
+async fn release(state: &AppState, row: &Claimed) -> Result<(), DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::LeaseUntil, Expr::value(None::<chrono::DateTime<Utc>>))
+        .col_expr(delivery::Column::LeasedBy, Expr::value(None::<String>))
+        .filter(delivery::Column::Id.eq(row.id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
