@@ -48,7 +48,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(federation::routes::router())
         .merge(federation::post_routes::router())
+        .merge(federation::inbox::router(
+            state.settings.federation.max_inbox_body_bytes,
+        ))
         .merge(web::router())
+        .merge(crate::ops::router())
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -106,14 +110,30 @@ impl App {
             self.state.clone(),
             Duration::from_secs(self.state.settings.publishing.scheduler_interval_seconds),
         ));
+        let (stop_delivery, delivery_stopped) = tokio::sync::oneshot::channel::<()>();
+        let delivery = self.state.settings.delivery.workers.then(|| {
+            tokio::spawn(
+                crate::delivery::worker::Worker::new(self.state.clone()).run(async move {
+                    let _ = delivery_stopped.await;
+                }),
+            )
+        });
         let _ = stopping_rx.await;
-        tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests and deliveries");
         scheduler.abort();
+        let _ = stop_delivery.send(());
         match tokio::time::timeout(grace, serving).await {
             Ok(joined) => joined??,
             Err(_) => tracing::warn!(
                 "in-flight requests still running after the grace period; stopping anyway"
             ),
+        }
+        if let Some(delivery) = delivery
+            && tokio::time::timeout(grace, delivery).await.is_err()
+        {
+            tracing::warn!(
+                "deliveries still in flight after the grace period; they will be retried"
+            );
         }
         self.state.db.clone().close().await?;
         Ok(())

@@ -345,19 +345,34 @@ impl Settings {
         }
         let delivery = &self.delivery;
         if delivery.retry_initial_seconds.is_nan() || delivery.retry_initial_seconds <= 0.0 {
-            return Err(ConfigError::new("delivery.retry_initial_seconds", "must be a positive number of seconds"));
+            return Err(ConfigError::new(
+                "delivery.retry_initial_seconds",
+                "must be a positive number of seconds",
+            ));
         }
         if delivery.retry_max_delay_seconds < delivery.retry_initial_seconds {
-            return Err(ConfigError::new("delivery.retry_max_delay_seconds", "must be at least delivery.retry_initial_seconds"));
+            return Err(ConfigError::new(
+                "delivery.retry_max_delay_seconds",
+                "must be at least delivery.retry_initial_seconds",
+            ));
         }
         if delivery.max_concurrency == 0 || delivery.max_per_host == 0 {
-            return Err(ConfigError::new("delivery.max_concurrency", "max_concurrency and max_per_host must be at least 1"));
+            return Err(ConfigError::new(
+                "delivery.max_concurrency",
+                "max_concurrency and max_per_host must be at least 1",
+            ));
         }
         if delivery.lease_seconds <= delivery.request_timeout_seconds as i64 {
-            return Err(ConfigError::new("delivery.lease_seconds", "must be longer than delivery.request_timeout_seconds"));
+            return Err(ConfigError::new(
+                "delivery.lease_seconds",
+                "must be longer than delivery.request_timeout_seconds",
+            ));
         }
         if self.federation.max_inbox_body_bytes < 1024 {
-            return Err(ConfigError::new("federation.max_inbox_body_bytes", "must be at least 1024"));
+            return Err(ConfigError::new(
+                "federation.max_inbox_body_bytes",
+                "must be at least 1024",
+            ));
         }
         if !(1..=200).contains(&self.publishing.page_size) {
             return Err(ConfigError::new(

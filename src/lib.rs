@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod federation;
 pub mod i18n;
+pub mod ops;
 pub mod service;
 pub mod state;
 pub mod web;

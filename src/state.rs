@@ -6,7 +6,10 @@ use std::{ops::Deref, sync::Arc};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    config::Settings, db::entity::local_actor, domain::urls::Urls, federation::{client::FederationClient, fetch::Fetcher},
+    config::Settings,
+    db::entity::local_actor,
+    domain::urls::Urls,
+    federation::{client::FederationClient, fetch::Fetcher},
 };
 
 #[derive(Clone)]
@@ -44,6 +47,13 @@ impl AppState {
             federation,
             delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         }))
+    }
+}
+
+impl AppState {
+    /// Tells the delivery workers that deliveries were queued (call after the commit).
+    pub fn wake_delivery(&self) {
+        self.delivery_wakeup.notify_one();
     }
 }
 

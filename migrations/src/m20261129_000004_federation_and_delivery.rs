@@ -129,7 +129,9 @@ impl MigrationTrait for Migration {
             ReceivedActivity::Table.into_iden(),
             RemoteActor::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

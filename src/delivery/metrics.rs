@@ -49,15 +49,27 @@ pub fn observe_send(elapsed: Duration) {
 pub fn render(depth: &[(&str, u64)]) -> String {
     let mut registry = Registry::with_prefix("tribune");
     let m = metrics();
-    registry.register("deliveries", "Delivery attempts by outcome (this process)", m.outcomes.clone());
-    registry.register("delivery_send_seconds", "Time to sign and send one delivery", m.send_seconds.clone());
+    registry.register(
+        "deliveries",
+        "Delivery attempts by outcome (this process)",
+        m.outcomes.clone(),
+    );
+    registry.register(
+        "delivery_send_seconds",
+        "Time to sign and send one delivery",
+        m.send_seconds.clone(),
+    );
     let depth_family: Family<Vec<(String, String)>, Gauge<u64, AtomicU64>> = Family::default();
     for (state, n) in depth {
         depth_family
             .get_or_create(&vec![("state".to_string(), (*state).to_string())])
             .set(*n);
     }
-    registry.register("delivery_queue", "Deliveries in the queue by state (all processes)", depth_family);
+    registry.register(
+        "delivery_queue",
+        "Deliveries in the queue by state (all processes)",
+        depth_family,
+    );
     let mut out = String::new();
     if encode(&mut out, &registry).is_err() {
         out.clear();

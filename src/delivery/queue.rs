@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query},
 };
 use url::Url;
@@ -53,7 +54,11 @@ pub async fn enqueue(
     for chunk in inboxes.chunks(500) {
         let rows = chunk.iter().map(|inbox| {
             let host = host_of(inbox);
-            let state = if unreachable.contains(&host) { PARKED } else { PENDING };
+            let state = if unreachable.contains(&host) {
+                PARKED
+            } else {
+                PENDING
+            };
             delivery::ActiveModel {
                 activity_id: Set(activity_id),
                 inbox_url: Set(inbox.to_string()),
@@ -80,7 +85,10 @@ pub async fn enqueue(
 
 /// The inboxes of a local actor's accepted followers, shared inboxes preferred and deduplicated:
 /// one POST per server however many of its users follow.
-pub async fn follower_inboxes(db: &impl ConnectionTrait, local_actor_id: i64) -> Result<Vec<Url>, DbErr> {
+pub async fn follower_inboxes(
+    db: &impl ConnectionTrait,
+    local_actor_id: i64,
+) -> Result<Vec<Url>, DbErr> {
     let rows: Vec<(String, Option<String>)> = follower::Entity::find()
         .select_only()
         .column(follower::Column::InboxUrl)
@@ -123,7 +131,8 @@ pub async fn claim(
     skip_hosts: &[String],
 ) -> Result<Vec<Claimed>, DbErr> {
     use delivery::Column as C;
-    let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
+    let lease_until =
+        now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
     let mut candidates = Query::select();
     candidates
         .column(C::Id)
@@ -166,10 +175,19 @@ pub async fn claim(
 /// The end of one attempt.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Delivered { status: u16 },
+    Delivered {
+        status: u16,
+    },
     /// Refused for good (e.g. 404, 410) or given up after the horizon.
-    Failed { status: Option<u16>, error: String },
-    Retry { status: Option<u16>, error: String, at: DateTime<Utc> },
+    Failed {
+        status: Option<u16>,
+        error: String,
+    },
+    Retry {
+        status: Option<u16>,
+        error: String,
+        at: DateTime<Utc>,
+    },
 }
 
 fn truncated(text: &str) -> String {
@@ -177,7 +195,12 @@ fn truncated(text: &str) -> String {
 }
 
 /// Records the outcome of an attempt and releases the lease.
-pub async fn record(db: &impl ConnectionTrait, claimed: &Claimed, outcome: &Outcome, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    claimed: &Claimed,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     use delivery::Column as C;
     let attempts = claimed.attempts + 1;
     let mut update = delivery::Entity::update_many()
@@ -206,7 +229,11 @@ pub async fn record(db: &impl ConnectionTrait, claimed: &Claimed, outcome: &Outc
 }
 
 /// A success: the host is reachable.
-pub async fn host_succeeded(db: &impl ConnectionTrait, host: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn host_succeeded(
+    db: &impl ConnectionTrait,
+    host: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     use remote_host::Column as C;
     remote_host::Entity::insert(remote_host::ActiveModel {
         host: Set(host.to_string()),
@@ -219,7 +246,13 @@ pub async fn host_succeeded(db: &impl ConnectionTrait, host: &str, now: DateTime
     })
     .on_conflict(
         OnConflict::column(C::Host)
-            .update_columns([C::State, C::ConsecutiveFailures, C::FailingSince, C::LastSuccessAt, C::LastError])
+            .update_columns([
+                C::State,
+                C::ConsecutiveFailures,
+                C::FailingSince,
+                C::LastSuccessAt,
+                C::LastError,
+            ])
             .to_owned(),
     )
     .exec_without_returning(db)
@@ -237,16 +270,27 @@ pub async fn host_failed(
     now: DateTime<Utc>,
     unreachable_after: Duration,
 ) -> Result<bool, DbErr> {
-    let existing = remote_host::Entity::find_by_id(host.to_string()).one(db).await?;
+    let existing = remote_host::Entity::find_by_id(host.to_string())
+        .one(db)
+        .await?;
     let (failures, since, state) = match &existing {
-        Some(h) => (h.consecutive_failures + 1, h.failing_since.unwrap_or(now), h.state.clone()),
+        Some(h) => (
+            h.consecutive_failures + 1,
+            h.failing_since.unwrap_or(now),
+            h.state.clone(),
+        ),
         None => (1, now, REACHABLE.to_string()),
     };
-    let limit = chrono::Duration::from_std(unreachable_after).unwrap_or_else(|_| chrono::Duration::days(2));
+    let limit =
+        chrono::Duration::from_std(unreachable_after).unwrap_or_else(|_| chrono::Duration::days(2));
     let becomes_unreachable = state == REACHABLE && now - since >= limit;
     let row = remote_host::ActiveModel {
         host: Set(host.to_string()),
-        state: Set(if becomes_unreachable { UNREACHABLE.to_string() } else { state }),
+        state: Set(if becomes_unreachable {
+            UNREACHABLE.to_string()
+        } else {
+            state
+        }),
         consecutive_failures: Set(failures),
         failing_since: Set(Some(since)),
         last_success_at: Set(existing.as_ref().and_then(|h| h.last_success_at)),
@@ -257,7 +301,13 @@ pub async fn host_failed(
     remote_host::Entity::insert(row)
         .on_conflict(
             OnConflict::column(C::Host)
-                .update_columns([C::State, C::ConsecutiveFailures, C::FailingSince, C::LastFailureAt, C::LastError])
+                .update_columns([
+                    C::State,
+                    C::ConsecutiveFailures,
+                    C::FailingSince,
+                    C::LastFailureAt,
+                    C::LastError,
+                ])
                 .to_owned(),
         )
         .exec_without_returning(db)
@@ -269,15 +319,25 @@ pub async fn host_failed(
             .filter(delivery::Column::State.eq(PENDING))
             .exec(db)
             .await?;
-        tracing::warn!(host, "host unreachable: its deliveries are parked until it contacts us or an admin retries");
+        tracing::warn!(
+            host,
+            "host unreachable: its deliveries are parked until it contacts us or an admin retries"
+        );
     }
     Ok(becomes_unreachable)
 }
 
 /// Brings a host back: reachable again, parked deliveries due now. Called when the host
 /// contacts us, or when an admin presses "retry now". Returns how many deliveries resumed.
-pub async fn revive_host(db: &impl ConnectionTrait, host: &str, now: DateTime<Utc>) -> Result<u64, DbErr> {
-    let Some(existing) = remote_host::Entity::find_by_id(host.to_string()).one(db).await? else {
+pub async fn revive_host(
+    db: &impl ConnectionTrait,
+    host: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let Some(existing) = remote_host::Entity::find_by_id(host.to_string())
+        .one(db)
+        .await?
+    else {
         return Ok(0);
     };
     if existing.state != UNREACHABLE {
@@ -286,7 +346,10 @@ pub async fn revive_host(db: &impl ConnectionTrait, host: &str, now: DateTime<Ut
     remote_host::Entity::update_many()
         .col_expr(remote_host::Column::State, Expr::value(REACHABLE))
         .col_expr(remote_host::Column::ConsecutiveFailures, Expr::value(0))
-        .col_expr(remote_host::Column::FailingSince, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(
+            remote_host::Column::FailingSince,
+            Expr::value(None::<DateTime<Utc>>),
+        )
         .filter(remote_host::Column::Host.eq(host))
         .exec(db)
         .await?;
@@ -297,8 +360,36 @@ pub async fn revive_host(db: &impl ConnectionTrait, host: &str, now: DateTime<Ut
         .filter(delivery::Column::State.eq(PARKED))
         .exec(db)
         .await?;
-    tracing::info!(host, resumed = resumed.rows_affected, "host reachable again");
+    tracing::info!(
+        host,
+        resumed = resumed.rows_affected,
+        "host reachable again"
+    );
     Ok(resumed.rows_affected)
+}
+
+/// Parked deliveries older than the retry horizon are given up: their host never came back.
+pub async fn expire_parked(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    horizon: Duration,
+) -> Result<u64, DbErr> {
+    let cutoff =
+        now - chrono::Duration::from_std(horizon).unwrap_or_else(|_| chrono::Duration::days(3));
+    let result = delivery::Entity::update_many()
+        .col_expr(delivery::Column::State, Expr::value(FAILED))
+        .col_expr(
+            delivery::Column::LastError,
+            Expr::value(Some(
+                "host unreachable for the whole retry horizon".to_string(),
+            )),
+        )
+        .col_expr(delivery::Column::FinishedAt, Expr::value(Some(now)))
+        .filter(delivery::Column::State.eq(PARKED))
+        .filter(delivery::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// Counts of deliveries by state, for one activity or overall.
@@ -324,7 +415,9 @@ pub async fn counts(db: &impl ConnectionTrait, post_id: Option<i64>) -> Result<C
         ),
         None => ("SELECT state, COUNT(*) FROM delivery GROUP BY state".to_string(), vec![]),
     };
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
     let mut counts = Counts::default();
     for row in rows {
         let state: String = row.try_get_by_index(0)?;

@@ -43,7 +43,11 @@ impl Worker {
     pub fn new(state: AppState) -> Worker {
         let permits = state.settings.delivery.max_concurrency;
         Worker {
-            id: format!("{}-{}", std::process::id(), crate::service::outbox::new_activity_id()),
+            id: format!(
+                "{}-{}",
+                std::process::id(),
+                crate::service::outbox::new_activity_id()
+            ),
             global: Arc::new(Semaphore::new(permits)),
             in_flight_per_host: Arc::new(Mutex::new(HashMap::new())),
             payloads: Arc::new(Mutex::new(HashMap::new())),
@@ -64,7 +68,12 @@ impl Worker {
         let max = self.state.settings.delivery.max_per_host;
         self.in_flight_per_host
             .lock()
-            .map(|map| map.iter().filter(|(_, n)| **n >= max).map(|(h, _)| h.clone()).collect())
+            .map(|map| {
+                map.iter()
+                    .filter(|(_, n)| **n >= max)
+                    .map(|(h, _)| h.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -96,12 +105,23 @@ impl Worker {
     /// Claims as many due deliveries as there are free slots and starts sending them.
     /// Returns how many were started.
     async fn fill(&self, tasks: &mut JoinSet<()>) -> Result<usize, DbErr> {
+        queue::expire_parked(&self.state.db, Utc::now(), self.schedule().give_up_after).await?;
         let free = self.global.available_permits();
         if free == 0 {
             return Ok(0);
         }
-        let lease = Duration::from_secs(u64::try_from(self.state.settings.delivery.lease_seconds).unwrap_or(60));
-        let claimed = queue::claim(&self.state.db, &self.id, Utc::now(), lease, free as u64, &self.saturated_hosts()).await?;
+        let lease = Duration::from_secs(
+            u64::try_from(self.state.settings.delivery.lease_seconds).unwrap_or(60),
+        );
+        let claimed = queue::claim(
+            &self.state.db,
+            &self.id,
+            Utc::now(),
+            lease,
+            free as u64,
+            &self.saturated_hosts(),
+        )
+        .await?;
         let mut started = 0;
         for row in claimed {
             let Ok(permit) = self.global.clone().try_acquire_owned() else {
@@ -129,10 +149,18 @@ impl Worker {
     }
 
     async fn payload(&self, activity_id: i64) -> Result<Option<Bytes>, DbErr> {
-        if let Some(body) = self.payloads.lock().ok().and_then(|m| m.get(&activity_id).cloned()) {
+        if let Some(body) = self
+            .payloads
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&activity_id).cloned())
+        {
             return Ok(Some(body));
         }
-        let Some(row) = activity::Entity::find_by_id(activity_id).one(&self.state.db).await? else {
+        let Some(row) = activity::Entity::find_by_id(activity_id)
+            .one(&self.state.db)
+            .await?
+        else {
             return Ok(None);
         };
         let body = Bytes::from(row.payload);
@@ -149,13 +177,19 @@ impl Worker {
     async fn send(&self, row: &Claimed) -> Result<(), DbErr> {
         let db = &self.state.db;
         let Some(body) = self.payload(row.activity_id).await? else {
-            let outcome = Outcome::Failed { status: None, error: "the activity no longer exists".into() };
+            let outcome = Outcome::Failed {
+                status: None,
+                error: "the activity no longer exists".into(),
+            };
             return queue::record(db, row, &outcome, Utc::now()).await;
         };
         let inbox = match Url::parse(&row.inbox) {
             Ok(url) if self.state.fetcher.check_url(&url).is_ok() => url,
             _ => {
-                let outcome = Outcome::Failed { status: None, error: "refused inbox URL".into() };
+                let outcome = Outcome::Failed {
+                    status: None,
+                    error: "refused inbox URL".into(),
+                };
                 return queue::record(db, row, &outcome, Utc::now()).await;
             }
         };
@@ -173,7 +207,10 @@ impl Worker {
             Ok(SendOutcome::Status(status)) if !is_retryable_status(status) => {
                 // The server answered and refused for good (404, 410…): it is up, the
                 // delivery is over.
-                let outcome = Outcome::Failed { status: Some(status), error: format!("refused with status {status}") };
+                let outcome = Outcome::Failed {
+                    status: Some(status),
+                    error: format!("refused with status {status}"),
+                };
                 queue::record(db, row, &outcome, now).await?;
                 queue::host_succeeded(db, &row.host, now).await?;
                 metrics::count(metrics::FAILED);
@@ -190,15 +227,26 @@ impl Worker {
             Next::RetryIn(delay) => Outcome::Retry {
                 status,
                 error: error.clone(),
-                at: now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1)),
+                at: now
+                    + chrono::Duration::from_std(delay)
+                        .unwrap_or_else(|_| chrono::Duration::hours(1)),
             },
-            Next::GiveUp => Outcome::Failed { status, error: format!("gave up after {attempts} attempts: {error}") },
+            Next::GiveUp => Outcome::Failed {
+                status,
+                error: format!("gave up after {attempts} attempts: {error}"),
+            },
         };
         queue::record(db, row, &outcome, now).await?;
-        metrics::count(if matches!(outcome, Outcome::Failed { .. }) { metrics::FAILED } else { metrics::RETRIED });
+        metrics::count(if matches!(outcome, Outcome::Failed { .. }) {
+            metrics::FAILED
+        } else {
+            metrics::RETRIED
+        });
         // Only silence or server errors say the host is down; 401/408/429 come from a live one.
         if status.is_none_or(|s| s >= 500) {
-            let unreachable_after = Duration::from_secs_f64(self.state.settings.delivery.unreachable_after_hours * 3600.0);
+            let unreachable_after = Duration::from_secs_f64(
+                self.state.settings.delivery.unreachable_after_hours * 3600.0,
+            );
             queue::host_failed(db, &row.host, &error, now, unreachable_after).await?;
         }
         tracing::info!(inbox = %row.inbox, delivery.attempt = attempts, error = %error, "delivery failed");
@@ -211,14 +259,14 @@ impl Worker {
         let mut tasks = JoinSet::new();
         loop {
             let started = self.fill(&mut tasks).await?;
-            if started == 0 {
-                if tasks.join_next().await.is_none() {
-                    // Nothing in flight and nothing claimable: done, unless rows were released
-                    // for per-host limits and are claimable again.
-                    if self.fill(&mut tasks).await? == 0 {
-                        return Ok(());
-                    }
-                }
+            if started == 0 && tasks.is_empty() {
+                return Ok(());
+            }
+            // Claim again as soon as a send ends, or shortly: a retry may fall due while a slow
+            // request is still in flight.
+            tokio::select! {
+                _ = tasks.join_next(), if !tasks.is_empty() => {}
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
             }
         }
     }
@@ -250,7 +298,10 @@ impl Worker {
 async fn release(state: &AppState, row: &Claimed) -> Result<(), DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
     delivery::Entity::update_many()
-        .col_expr(delivery::Column::LeaseUntil, Expr::value(None::<chrono::DateTime<Utc>>))
+        .col_expr(
+            delivery::Column::LeaseUntil,
+            Expr::value(None::<chrono::DateTime<Utc>>),
+        )
         .col_expr(delivery::Column::LeasedBy, Expr::value(None::<String>))
         .filter(delivery::Column::Id.eq(row.id))
         .exec(&state.db)

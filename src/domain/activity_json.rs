@@ -29,7 +29,9 @@ pub fn link_href(value: &Value) -> Option<Url> {
             .and_then(Value::as_str)?,
         _ => return None,
     };
-    Url::parse(text).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
+    Url::parse(text)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 /// A property holding one URL (or a Link or an object with an id; the first of an array).
@@ -39,7 +41,10 @@ pub fn url_field(doc: &Value, key: &str) -> Option<Url> {
 
 /// Every URL of a property (e.g. `to`, `cc`).
 pub fn urls_field(doc: &Value, key: &str) -> Vec<Url> {
-    one_or_many(doc.get(key)).into_iter().filter_map(link_href).collect()
+    one_or_many(doc.get(key))
+        .into_iter()
+        .filter_map(link_href)
+        .collect()
 }
 
 /// The document's `id`.
@@ -49,7 +54,10 @@ pub fn id_of(doc: &Value) -> Option<Url> {
 
 /// The public collection in any of the forms servers use.
 pub fn is_public_address(value: &str) -> bool {
-    matches!(value, "https://www.w3.org/ns/activitystreams#Public" | "as:Public" | "Public")
+    matches!(
+        value,
+        "https://www.w3.org/ns/activitystreams#Public" | "as:Public" | "Public"
+    )
 }
 
 /// Whether `to` or `cc` address the public.
@@ -65,7 +73,9 @@ pub fn is_public(doc: &Value) -> bool {
 /// Two URLs on the same host (ports and case ignored): the origin rule of ActivityPub.
 pub fn same_host(a: &Url, b: &Url) -> bool {
     match (a.host_str(), b.host_str()) {
-        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y) && a.port_or_known_default() == b.port_or_known_default(),
+        (Some(x), Some(y)) => {
+            x.eq_ignore_ascii_case(y) && a.port_or_known_default() == b.port_or_known_default()
+        }
         _ => false,
     }
 }
@@ -92,17 +102,32 @@ mod tests {
             "inbox": "https://a.example/inbox",
             "bad": "javascript:alert(1)",
         });
-        assert_eq!(url_field(&doc, "url").map(|u| u.to_string()), Some("https://a.example/@x".into()));
-        assert_eq!(url_field(&doc, "actor").map(|u| u.to_string()), Some("https://a.example/users/x".into()));
-        assert_eq!(url_field(&doc, "inbox").map(|u| u.to_string()), Some("https://a.example/inbox".into()));
+        assert_eq!(
+            url_field(&doc, "url").map(|u| u.to_string()),
+            Some("https://a.example/@x".into())
+        );
+        assert_eq!(
+            url_field(&doc, "actor").map(|u| u.to_string()),
+            Some("https://a.example/users/x".into())
+        );
+        assert_eq!(
+            url_field(&doc, "inbox").map(|u| u.to_string()),
+            Some("https://a.example/inbox".into())
+        );
         assert_eq!(url_field(&doc, "bad"), None);
     }
 
     #[test]
     fn public_is_recognised_in_its_three_spellings() {
-        for public in ["https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"] {
+        for public in [
+            "https://www.w3.org/ns/activitystreams#Public",
+            "as:Public",
+            "Public",
+        ] {
             assert!(is_public(&json!({"to": public})));
-            assert!(is_public(&json!({"cc": ["https://x.example/followers", public]})));
+            assert!(is_public(
+                &json!({"cc": ["https://x.example/followers", public]})
+            ));
         }
         assert!(!is_public(&json!({"to": ["https://x.example/users/a"]})));
     }
@@ -110,8 +135,17 @@ mod tests {
     #[test]
     fn same_host_compares_host_and_port() {
         let u = |s: &str| Url::parse(s).expect("url");
-        assert!(same_host(&u("https://A.example/x"), &u("https://a.example:443/y")));
-        assert!(!same_host(&u("https://a.example/x"), &u("https://b.example/x")));
-        assert!(!same_host(&u("http://127.0.0.1:1/x"), &u("http://127.0.0.1:2/x")));
+        assert!(same_host(
+            &u("https://A.example/x"),
+            &u("https://a.example:443/y")
+        ));
+        assert!(!same_host(
+            &u("https://a.example/x"),
+            &u("https://b.example/x")
+        ));
+        assert!(!same_host(
+            &u("http://127.0.0.1:1/x"),
+            &u("http://127.0.0.1:2/x")
+        ));
     }
 }

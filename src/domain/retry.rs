@@ -57,11 +57,26 @@ mod tests {
     fn delays_double_then_cap() {
         let s = schedule();
         let zero = Duration::ZERO;
-        assert_eq!(s.after_failure(1, zero, 1.0), Next::RetryIn(Duration::from_secs(60)));
-        assert_eq!(s.after_failure(2, zero, 1.0), Next::RetryIn(Duration::from_secs(120)));
-        assert_eq!(s.after_failure(5, zero, 1.0), Next::RetryIn(Duration::from_secs(960)));
-        assert_eq!(s.after_failure(20, zero, 1.0), Next::RetryIn(Duration::from_secs(6 * 3600)));
-        assert_eq!(s.after_failure(2, zero, 1.2), Next::RetryIn(Duration::from_secs(144)));
+        assert_eq!(
+            s.after_failure(1, zero, 1.0),
+            Next::RetryIn(Duration::from_secs(60))
+        );
+        assert_eq!(
+            s.after_failure(2, zero, 1.0),
+            Next::RetryIn(Duration::from_secs(120))
+        );
+        assert_eq!(
+            s.after_failure(5, zero, 1.0),
+            Next::RetryIn(Duration::from_secs(960))
+        );
+        assert_eq!(
+            s.after_failure(20, zero, 1.0),
+            Next::RetryIn(Duration::from_secs(6 * 3600))
+        );
+        assert_eq!(
+            s.after_failure(2, zero, 1.2),
+            Next::RetryIn(Duration::from_secs(144))
+        );
     }
 
     #[test]
@@ -77,7 +92,10 @@ mod tests {
             }
         }
         assert!((17..=22).contains(&attempts), "{attempts} attempts");
-        assert!(age > Duration::from_secs(60 * 3600) && age <= Duration::from_secs(72 * 3600), "{age:?}");
+        assert!(
+            age > Duration::from_secs(60 * 3600) && age <= Duration::from_secs(72 * 3600),
+            "{age:?}"
+        );
     }
 
     #[test]

@@ -98,7 +98,11 @@ impl FederationClient {
     /// Builds the client. Private and loopback addresses are refused at connect time unless
     /// `federation.allow_private_network` is on (then the crate also runs in its debug mode,
     /// which allows plain http and explicit ports).
-    pub async fn new(settings: &Settings, urls: &Urls, collective: &local_actor::Model) -> anyhow::Result<Self> {
+    pub async fn new(
+        settings: &Settings,
+        urls: &Urls,
+        collective: &local_actor::Model,
+    ) -> anyhow::Result<Self> {
         let allow_private = settings.federation.allow_private_network;
         let timeout = Duration::from_secs(settings.delivery.request_timeout_seconds);
         let client = reqwest::Client::builder()
@@ -106,7 +110,10 @@ impl FederationClient {
             .timeout(timeout)
             .connect_timeout(timeout)
             .pool_max_idle_per_host(4)
-            .dns_resolver(Arc::new(ValidatingDnsResolver::new(Vec::new(), !allow_private)))
+            .dns_resolver(Arc::new(ValidatingDnsResolver::new(
+                Vec::new(),
+                !allow_private,
+            )))
             .build()?;
         let client = ClientWithMiddleware::from(client);
         let signer = Signer {
@@ -139,8 +146,14 @@ impl FederationClient {
 
     /// A signed GET of an ActivityPub document. The crate checks the URL (scheme, private
     /// addresses), the response's content type and that the document's `id` is the URL fetched.
-    pub async fn fetch(&self, context: &Data<()>, url: &Url) -> Result<serde_json::Value, FederationError> {
-        Ok(fetch_object_http::<(), serde_json::Value>(url, context).await?.object)
+    pub async fn fetch(
+        &self,
+        context: &Data<()>,
+        url: &Url,
+    ) -> Result<serde_json::Value, FederationError> {
+        Ok(fetch_object_http::<(), serde_json::Value>(url, context)
+            .await?
+            .object)
     }
 
     /// Signs and POSTs an activity body to an inbox and reports the status.
@@ -153,8 +166,14 @@ impl FederationClient {
         let builder = self
             .client
             .post(inbox.as_str())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/activity+json"))
-            .header(ACCEPT, HeaderValue::from_static("application/activity+json"))
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/activity+json"),
+            )
+            .header(
+                ACCEPT,
+                HeaderValue::from_static("application/activity+json"),
+            )
             .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
             .header(HOST, host)
             .header(DATE, date);

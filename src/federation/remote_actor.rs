@@ -38,8 +38,14 @@ pub fn parse_actor(doc: &Value, expected_id: &Url) -> Result<ParsedActor, ActorE
     if !ACTOR_TYPES.contains(&kind) {
         return Err(invalid("not an actor type"));
     }
-    let host = id.host_str().ok_or_else(|| invalid("no host"))?.to_ascii_lowercase();
-    let same_host = |url: &Url| url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&host));
+    let host = id
+        .host_str()
+        .ok_or_else(|| invalid("no host"))?
+        .to_ascii_lowercase();
+    let same_host = |url: &Url| {
+        url.host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(&host))
+    };
     let preferred_username = aj::str_field(doc, "preferredUsername")
         .filter(|u| !u.is_empty() && u.len() <= 255)
         .ok_or_else(|| invalid("no preferredUsername"))?;
@@ -66,9 +72,12 @@ pub fn parse_actor(doc: &Value, expected_id: &Url) -> Result<ParsedActor, ActorE
         .into_iter()
         .find_map(aj::link_href)
         .filter(|u| matches!(u.scheme(), "http" | "https"));
-    let icon = aj::one_or_many(doc.get("icon"))
-        .into_iter()
-        .find_map(|i| aj::one_or_many(i.get("url")).into_iter().find_map(aj::link_href).or_else(|| aj::link_href(i)));
+    let icon = aj::one_or_many(doc.get("icon")).into_iter().find_map(|i| {
+        aj::one_or_many(i.get("url"))
+            .into_iter()
+            .find_map(aj::link_href)
+            .or_else(|| aj::link_href(i))
+    });
     Ok(ParsedActor {
         id,
         kind: kind.to_string(),
@@ -101,7 +110,10 @@ pub struct ParsedActor {
 }
 
 /// The cached actor, if any.
-pub async fn cached(db: &impl ConnectionTrait, actor: &Url) -> Result<Option<remote_actor::Model>, DbErr> {
+pub async fn cached(
+    db: &impl ConnectionTrait,
+    actor: &Url,
+) -> Result<Option<remote_actor::Model>, DbErr> {
     remote_actor::Entity::find()
         .filter(remote_actor::Column::ActorUrl.eq(actor.as_str()))
         .one(db)
@@ -109,7 +121,10 @@ pub async fn cached(db: &impl ConnectionTrait, actor: &Url) -> Result<Option<rem
 }
 
 /// Stores (or refreshes) an actor.
-pub async fn store(db: &impl ConnectionTrait, parsed: &ParsedActor) -> Result<remote_actor::Model, DbErr> {
+pub async fn store(
+    db: &impl ConnectionTrait,
+    parsed: &ParsedActor,
+) -> Result<remote_actor::Model, DbErr> {
     let row = remote_actor::ActiveModel {
         actor_url: Set(parsed.id.to_string()),
         kind: Set(parsed.kind.clone()),

@@ -131,15 +131,49 @@ fn collection_json(state: &AppState, wants: Representation, body: serde_json::Va
     }
 }
 
+/// The followers: how many always; who, page by page, only if `followers_list_public`.
 async fn followers(
     State(state): State<AppState>,
     Path(username): Path<String>,
+    Query(query): Query<PageQuery>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
     let name = known_actor(&state, &username)?;
+    let id = state.urls.followers(name);
     let count = db::follower::count_accepted(&state.db, state.collective.id).await?;
-    let body = OrderedCollection::count_only(state.urls.followers(name), count);
-    Ok(collection(&state, wants, body))
+    if !state.settings.federation.followers_list_public {
+        return Ok(collection(
+            &state,
+            wants,
+            OrderedCollection::count_only(id, count),
+        ));
+    }
+    let per_page = state.settings.publishing.page_size;
+    let Some(page) = query.page else {
+        let body = serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": count,
+            "first": format!("{id}?page=1"),
+        });
+        return Ok(collection_json(&state, wants, body));
+    };
+    let page = page.max(1);
+    let items =
+        db::follower::accepted_page(&state.db, state.collective.id, page - 1, per_page).await?;
+    let mut body = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}?page={page}"),
+        "type": "OrderedCollectionPage",
+        "partOf": id,
+        "totalItems": count,
+        "orderedItems": items,
+    });
+    if page * per_page < count {
+        body["next"] = serde_json::json!(format!("{id}?page={}", page + 1));
+    }
+    Ok(collection_json(&state, wants, body))
 }
 
 async fn following(

@@ -66,10 +66,15 @@ fn params_of(value: &str) -> BTreeMap<String, String> {
 /// Reads the `Signature` (or `Authorization: Signature …`) header.
 pub fn parse_params(headers: &HeaderMap) -> Result<SignatureParams, SignatureError> {
     let raw = match headers.get("signature") {
-        Some(value) => value.to_str().map_err(|_| SignatureError::Malformed("not ASCII".into()))?.to_string(),
+        Some(value) => value
+            .to_str()
+            .map_err(|_| SignatureError::Malformed("not ASCII".into()))?
+            .to_string(),
         None => match headers.get("authorization").and_then(|v| v.to_str().ok()) {
             Some(auth) if auth.starts_with("Signature ") => auth["Signature ".len()..].to_string(),
-            _ if headers.contains_key("signature-input") => return Err(SignatureError::UnsupportedFormat),
+            _ if headers.contains_key("signature-input") => {
+                return Err(SignatureError::UnsupportedFormat);
+            }
             _ => return Err(SignatureError::Missing),
         },
     };
@@ -122,13 +127,19 @@ pub fn check_covered(params: &SignatureParams) -> Result<(), SignatureError> {
 }
 
 /// The `Date` header must be within `window` of `now`, in either direction.
-pub fn check_date(headers: &HeaderMap, now: DateTime<Utc>, window: Duration) -> Result<(), SignatureError> {
+pub fn check_date(
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Result<(), SignatureError> {
     let Some(value) = headers.get("date") else {
         // Signed with (created) instead: the library checks it against the window.
         return Ok(());
     };
     let text = value.to_str().map_err(|_| SignatureError::BadDate)?;
-    let date: DateTime<Utc> = httpdate::parse_http_date(text).map_err(|_| SignatureError::BadDate)?.into();
+    let date: DateTime<Utc> = httpdate::parse_http_date(text)
+        .map_err(|_| SignatureError::BadDate)?
+        .into();
     let skew = (now - date).abs();
     if skew.to_std().map_or(true, |skew| skew > window) {
         return Err(SignatureError::DateOutOfWindow);
@@ -200,7 +211,11 @@ pub fn verify(
             .is_ok()
         })
     });
-    if ok { Ok(()) } else { Err(SignatureError::BadSignature) }
+    if ok {
+        Ok(())
+    } else {
+        Err(SignatureError::BadSignature)
+    }
 }
 
 #[cfg(test)]
@@ -225,24 +240,48 @@ mod tests {
         let params = parse_params(&h).expect("parses");
         assert_eq!(params.key_id, "https://m.example/users/a#main-key");
         assert_eq!(params.algorithm.as_deref(), Some("rsa-sha256"));
-        assert_eq!(params.headers, vec!["(request-target)", "host", "date", "digest", "content-type"]);
+        assert_eq!(
+            params.headers,
+            vec!["(request-target)", "host", "date", "digest", "content-type"]
+        );
         check_covered(&params).expect("covers what must be");
     }
 
     #[test]
     fn unsupported_forms_are_refused_for_double_knocking() {
-        assert_eq!(parse_params(&HeaderMap::new()), Err(SignatureError::Missing));
-        let rfc9421 = headers(&[("signature-input", "sig1=(\"@method\");keyid=\"k\""), ("signature", "sig1=:abc=:")]);
-        assert_eq!(parse_params(&rfc9421), Err(SignatureError::UnsupportedFormat));
-        let hmac = headers(&[("signature", r#"keyId="k",algorithm="hmac-sha256",signature="x""#)]);
-        assert!(matches!(parse_params(&hmac), Err(SignatureError::UnsupportedAlgorithm(_))));
+        assert_eq!(
+            parse_params(&HeaderMap::new()),
+            Err(SignatureError::Missing)
+        );
+        let rfc9421 = headers(&[
+            ("signature-input", "sig1=(\"@method\");keyid=\"k\""),
+            ("signature", "sig1=:abc=:"),
+        ]);
+        assert_eq!(
+            parse_params(&rfc9421),
+            Err(SignatureError::UnsupportedFormat)
+        );
+        let hmac = headers(&[(
+            "signature",
+            r#"keyId="k",algorithm="hmac-sha256",signature="x""#,
+        )]);
+        assert!(matches!(
+            parse_params(&hmac),
+            Err(SignatureError::UnsupportedAlgorithm(_))
+        ));
     }
 
     #[test]
     fn a_signature_that_does_not_cover_the_digest_is_refused() {
-        let h = headers(&[("signature", r#"keyId="k",headers="(request-target) host date",signature="x""#)]);
+        let h = headers(&[(
+            "signature",
+            r#"keyId="k",headers="(request-target) host date",signature="x""#,
+        )]);
         let params = parse_params(&h).expect("parses");
-        assert_eq!(check_covered(&params), Err(SignatureError::HeaderNotSigned("digest")));
+        assert_eq!(
+            check_covered(&params),
+            Err(SignatureError::HeaderNotSigned("digest"))
+        );
     }
 
     #[test]
@@ -250,9 +289,18 @@ mod tests {
         let body = br#"{"type":"Follow"}"#;
         let good = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body)));
         assert_eq!(check_digest(&headers(&[("digest", &good)]), body), Ok(()));
-        assert_eq!(check_digest(&headers(&[("digest", &good)]), b"{}"), Err(SignatureError::DigestMismatch));
-        assert_eq!(check_digest(&headers(&[("digest", "MD5=abc")]), body), Err(SignatureError::MissingDigest));
-        assert_eq!(check_digest(&HeaderMap::new(), body), Err(SignatureError::MissingDigest));
+        assert_eq!(
+            check_digest(&headers(&[("digest", &good)]), b"{}"),
+            Err(SignatureError::DigestMismatch)
+        );
+        assert_eq!(
+            check_digest(&headers(&[("digest", "MD5=abc")]), body),
+            Err(SignatureError::MissingDigest)
+        );
+        assert_eq!(
+            check_digest(&HeaderMap::new(), body),
+            Err(SignatureError::MissingDigest)
+        );
     }
 
     #[test]
@@ -260,11 +308,23 @@ mod tests {
         let now = Utc::now();
         let window = Duration::from_secs(3600);
         let fmt = |t: DateTime<Utc>| httpdate::fmt_http_date(t.into());
-        assert_eq!(check_date(&headers(&[("date", &fmt(now))]), now, window), Ok(()));
+        assert_eq!(
+            check_date(&headers(&[("date", &fmt(now))]), now, window),
+            Ok(())
+        );
         let old = now - chrono::Duration::hours(2);
-        assert_eq!(check_date(&headers(&[("date", &fmt(old))]), now, window), Err(SignatureError::DateOutOfWindow));
+        assert_eq!(
+            check_date(&headers(&[("date", &fmt(old))]), now, window),
+            Err(SignatureError::DateOutOfWindow)
+        );
         let future = now + chrono::Duration::hours(2);
-        assert_eq!(check_date(&headers(&[("date", &fmt(future))]), now, window), Err(SignatureError::DateOutOfWindow));
-        assert_eq!(check_date(&headers(&[("date", "yesterday")]), now, window), Err(SignatureError::BadDate));
+        assert_eq!(
+            check_date(&headers(&[("date", &fmt(future))]), now, window),
+            Err(SignatureError::DateOutOfWindow)
+        );
+        assert_eq!(
+            check_date(&headers(&[("date", "yesterday")]), now, window),
+            Err(SignatureError::BadDate)
+        );
     }
 }

@@ -1,13 +1,21 @@
-//! The transactional outbox: every activity Tribune emits is stored here, inside the transaction
-//! of the change that causes it. Committed means it exists (and, with the delivery engine,
-//! will be delivered); rolled back means it never existed.
+//! The transactional outbox: every activity Tribune emits is stored here with one delivery per
+//! target inbox, inside the transaction of the change that causes it. Committed means it will be
+//! delivered; rolled back means it never existed.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 use serde_json::Value;
 use url::Url;
 
-use crate::db::entity::activity;
+use crate::{db::entity::activity, delivery::queue};
+
+/// Who an activity goes to.
+pub enum Recipients {
+    /// Every accepted follower of the sending actor (shared inboxes, deduplicated), plus these.
+    FollowersAnd(Vec<Url>),
+    /// Exactly these inboxes.
+    Inboxes(Vec<Url>),
+}
 
 /// An activity ready to be recorded.
 pub struct Emitted<'a> {
@@ -18,14 +26,16 @@ pub struct Emitted<'a> {
     pub post_id: Option<i64>,
     pub payload: &'a Value,
     pub at: DateTime<Utc>,
+    pub to: Recipients,
 }
 
-/// Records the activity; call it with the transaction of the change.
+/// Records the activity and queues one delivery per target inbox; call it with the transaction
+/// of the change. Wake the workers (`AppState::wake_delivery`) once that transaction commits.
 pub async fn emit(
     txn: &impl ConnectionTrait,
     emitted: Emitted<'_>,
 ) -> Result<activity::Model, DbErr> {
-    activity::ActiveModel {
+    let row = activity::ActiveModel {
         activity_url: Set(emitted.id.to_string()),
         kind: Set(emitted.kind.to_string()),
         actor_id: Set(emitted.actor_id),
@@ -36,7 +46,16 @@ pub async fn emit(
         ..Default::default()
     }
     .insert(txn)
-    .await
+    .await?;
+    let inboxes = match emitted.to {
+        Recipients::FollowersAnd(mut extra) => {
+            extra.extend(queue::follower_inboxes(txn, emitted.actor_id).await?);
+            extra
+        }
+        Recipients::Inboxes(inboxes) => inboxes,
+    };
+    queue::enqueue(txn, row.id, inboxes, emitted.at).await?;
+    Ok(row)
 }
 
 /// A fresh random id for an activity URL.

@@ -12,7 +12,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::outbox::{self, Emitted};
+use super::outbox::{self, Emitted, Recipients};
 use crate::{
     db::{
         self,
@@ -266,6 +266,9 @@ pub async fn update(
     }
     let saved = bundle_in(&txn, public_id).await?.post;
     txn.commit().await?;
+    if published {
+        state.wake_delivery();
+    }
     Ok(saved)
 }
 
@@ -320,6 +323,7 @@ async fn emit_for(
             post_id: Some(bundle.post.id),
             payload: &payload,
             at,
+            to: Recipients::FollowersAnd(Vec::new()),
         },
     )
     .await?;
@@ -459,6 +463,7 @@ async fn publish(
     let id = state.urls.post_create(&current.public_id);
     emit_for(state, &txn, &bundle, "Create", &id, at).await?;
     txn.commit().await?;
+    state.wake_delivery();
     tracing::info!(post = %current.public_id, "published");
     Ok(true)
 }
@@ -547,6 +552,7 @@ pub async fn delete(
             let id = state.urls.activity(&outbox::new_activity_id());
             emit_for(state, &txn, &bundle, "Delete", &id, now).await?;
             txn.commit().await?;
+            state.wake_delivery();
             Ok(())
         }
         _ => Err(PostError::Forbidden(

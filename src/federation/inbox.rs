@@ -1,0 +1,325 @@
+//! The inboxes (the collective's and the shared one): verify before acting, cheapest checks
+//! first, then apply the activity. Nothing unverified changes anything.
+//!
+//! Order: signature header form → signed headers → `Date` window → `Digest` of the exact body →
+//! signed `Host` → JSON → origin (activity id on the actor's host, key on the actor's host) →
+//! already seen? → actor fetched or cached → key is the actor's → RSA verification (refetching
+//! the actor once if it fails: keys rotate) → apply.
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, State},
+    http::{HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{
+    remote_actor,
+    signature::{self, SignatureError},
+};
+use crate::{
+    db::entity::{follower, received_activity},
+    delivery::queue,
+    domain::activity_json as aj,
+    service,
+    state::AppState,
+};
+
+pub fn router(max_body: usize) -> Router<AppState> {
+    Router::new()
+        .route("/inbox", post(shared_inbox))
+        .route("/actors/{username}/inbox", post(actor_inbox))
+        .layer(DefaultBodyLimit::max(max_body))
+}
+
+/// Why an incoming activity was refused; each maps to a status and a message for the sender.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error("{0}")]
+    Signature(#[from] SignatureError),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<sea_orm::DbErr> for InboxError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        InboxError::Internal(err.to_string())
+    }
+}
+
+impl IntoResponse for InboxError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            InboxError::Signature(_) | InboxError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            InboxError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            InboxError::Forbidden(_) => StatusCode::FORBIDDEN,
+            InboxError::NotFound(_) => StatusCode::NOT_FOUND,
+            InboxError::Internal(cause) => {
+                tracing::error!(error = %cause, "inbox failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+async fn shared_inbox(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(receive(&state, &method, &uri, &headers, &body).await)
+}
+
+async fn actor_inbox(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if username != state.collective.username {
+        return InboxError::NotFound(format!("no actor named {username:?} here")).into_response();
+    }
+    respond(receive(&state, &method, &uri, &headers, &body).await)
+}
+
+fn respond(result: Result<(), InboxError>) -> Response {
+    match result {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(err) => {
+            tracing::info!(error = %err, "inbox refused an activity");
+            err.into_response()
+        }
+    }
+}
+
+/// Verifies and applies one incoming activity.
+pub async fn receive(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), InboxError> {
+    // 1. Everything that costs nothing: no key fetched, no RSA yet.
+    let params = signature::parse_params(headers)?;
+    signature::check_covered(&params)?;
+    let window = std::time::Duration::from_secs(
+        u64::try_from(state.settings.federation.signature_window_seconds).unwrap_or(3600),
+    );
+    signature::check_date(headers, Utc::now(), window)?;
+    signature::check_digest(headers, body)?;
+    signature::check_host(headers, &state.settings.domain())?;
+
+    // 2. The document and its origin.
+    let doc: Value = serde_json::from_slice(body)
+        .map_err(|e| InboxError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let id =
+        aj::id_of(&doc).ok_or_else(|| InboxError::BadRequest("the activity has no id".into()))?;
+    let kind = aj::str_field(&doc, "type")
+        .ok_or_else(|| InboxError::BadRequest("the activity has no type".into()))?
+        .to_string();
+    let actor = aj::url_field(&doc, "actor")
+        .ok_or_else(|| InboxError::BadRequest("the activity has no actor".into()))?;
+    if !aj::same_host(&id, &actor) {
+        return Err(InboxError::Forbidden(
+            "the activity's id is not on its actor's host".into(),
+        ));
+    }
+    if aj::same_host(&actor, state.urls.base()) {
+        return Err(InboxError::Forbidden(
+            "activities of local actors are not accepted from outside".into(),
+        ));
+    }
+    let key_url = Url::parse(&params.key_id)
+        .map_err(|_| SignatureError::Malformed("keyId is not a URL".into()))?;
+    if !aj::same_host(&key_url, &actor) {
+        return Err(InboxError::Unauthorized(
+            "the signing key does not belong to the activity's actor".into(),
+        ));
+    }
+
+    // 3. Already processed: same answer, no second effect.
+    if received_activity::Entity::find_by_id(id.to_string())
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+
+    // 4. The actor and its key.
+    let context = state.federation.context();
+    let mut remote = match remote_actor::get(state, &context, &actor, false).await {
+        Ok(remote) => remote,
+        Err(err) => {
+            // A deleted account announces its own deletion; its document is already gone.
+            if kind == "Delete" && aj::url_field(&doc, "object").as_ref() == Some(&actor) {
+                return Ok(());
+            }
+            return Err(InboxError::Unauthorized(format!(
+                "cannot verify the signature: {err}"
+            )));
+        }
+    };
+    if remote.key_id != params.key_id {
+        remote = remote_actor::get(state, &context, &actor, true)
+            .await
+            .map_err(|e| InboxError::Unauthorized(format!("cannot verify the signature: {e}")))?;
+        if remote.key_id != params.key_id {
+            return Err(InboxError::Unauthorized(
+                "the signing key is not the actor's key".into(),
+            ));
+        }
+    }
+    let path_and_query = uri
+        .path_and_query()
+        .map_or(uri.path(), |p| p.as_str())
+        .to_string();
+    if verify_off_thread(
+        method,
+        &path_and_query,
+        headers,
+        &remote.public_key_pem,
+        window,
+    )
+    .await
+    .is_err()
+    {
+        // The key may have rotated since it was cached: fetch the actor again, once.
+        let fresh = remote_actor::get(state, &context, &actor, true)
+            .await
+            .map_err(|e| InboxError::Unauthorized(format!("cannot verify the signature: {e}")))?;
+        if fresh.public_key_pem == remote.public_key_pem {
+            return Err(SignatureError::BadSignature.into());
+        }
+        verify_off_thread(
+            method,
+            &path_and_query,
+            headers,
+            &fresh.public_key_pem,
+            window,
+        )
+        .await?;
+        remote = fresh;
+    }
+
+    // 5. A server that talks to us is up: resume what was parked for it.
+    queue::revive_host(&state.db, &queue::host_of(&actor), Utc::now()).await?;
+
+    // 6. Apply.
+    apply(state, &doc, &kind, &id, &remote).await?;
+    received_activity::Entity::insert(received_activity::ActiveModel {
+        activity_url: Set(id.to_string()),
+        kind: Set(kind.chars().take(32).collect()),
+        actor_url: Set(actor.to_string()),
+        received_at: Set(Utc::now()),
+    })
+    .on_conflict_do_nothing()
+    .exec(&state.db)
+    .await?;
+    Ok(())
+}
+
+async fn verify_off_thread(
+    method: &Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    pem: &str,
+    window: std::time::Duration,
+) -> Result<(), SignatureError> {
+    let (method, path, headers, pem) = (
+        method.clone(),
+        path_and_query.to_string(),
+        headers.clone(),
+        pem.to_string(),
+    );
+    tokio::task::spawn_blocking(move || signature::verify(&method, &path, &headers, &pem, window))
+        .await
+        .map_err(|_| SignatureError::BadSignature)?
+}
+
+/// What each verified activity does. Types Tribune does not act on are accepted and ignored.
+async fn apply(
+    state: &AppState,
+    doc: &Value,
+    kind: &str,
+    id: &Url,
+    actor: &crate::db::entity::remote_actor::Model,
+) -> Result<(), InboxError> {
+    match kind {
+        "Follow" => {
+            let target = aj::url_field(doc, "object")
+                .ok_or_else(|| InboxError::BadRequest("Follow without object".into()))?;
+            match state.urls.username_of_actor(&target) {
+                Some(name) if name == state.collective.username => {
+                    service::follow::receive_follow(state, actor, id.as_str()).await?;
+                    Ok(())
+                }
+                _ => Err(InboxError::NotFound(format!(
+                    "no actor {target} here to follow"
+                ))),
+            }
+        }
+        "Undo" => {
+            let inner = doc
+                .get("object")
+                .ok_or_else(|| InboxError::BadRequest("Undo without object".into()))?;
+            undo(state, inner, actor).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `Undo` is honoured only from the owner of what it undoes.
+async fn undo(
+    state: &AppState,
+    inner: &Value,
+    actor: &crate::db::entity::remote_actor::Model,
+) -> Result<(), InboxError> {
+    let inner_kind = aj::str_field(inner, "type");
+    let inner_actor = aj::url_field(inner, "actor");
+    if let Some(owner) = &inner_actor
+        && owner.as_str() != actor.actor_url
+    {
+        return Err(InboxError::Forbidden(
+            "only the author of an activity can undo it".into(),
+        ));
+    }
+    match inner_kind {
+        Some("Follow") => service::follow::receive_undo_follow(state, &actor.actor_url).await?,
+        None => {
+            // Only an id: undo the follow it names, if it is this actor's.
+            if let Some(inner_id) = aj::link_href(inner) {
+                let follow = follower::Entity::find()
+                    .filter(follower::Column::FollowActivityUrl.eq(inner_id.as_str()))
+                    .filter(follower::Column::ActorUrl.eq(&actor.actor_url))
+                    .one(&state.db)
+                    .await?;
+                if follow.is_some() {
+                    service::follow::receive_undo_follow(state, &actor.actor_url).await?;
+                }
+            }
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! Operations endpoints: Prometheus metrics.
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+use crate::{delivery, error::AppResult, state::AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// Delivery metrics: queue depth by state (from the database, so every process reports the
+/// whole queue), attempts by outcome and send latency (this process).
+async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
+    let counts = delivery::queue::counts(&state.db, None).await?;
+    let body = delivery::metrics::render(&[
+        ("pending", counts.pending),
+        ("delivered", counts.delivered),
+        ("failed", counts.failed),
+        ("parked", counts.parked),
+    ]);
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}

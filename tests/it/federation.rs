@@ -1,0 +1,675 @@
+//! Following and delivery through the real inbox with real signatures: follows accepted (or held
+//! for approval), undone, refused when forged; posts delivered to every follower's server once,
+//! retried, dropped or parked as their servers answer.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tribune::domain::{member::Role, post::PostInput};
+
+use crate::{
+    db_test,
+    remote::{Behaviour, RemoteServer},
+    support::{Backend, TestApp},
+};
+
+fn note(body: &str) -> PostInput {
+    PostInput {
+        title: None,
+        summary: None,
+        content_warning: None,
+        language: "fr".into(),
+        body_markdown: body.into(),
+        tags: vec![],
+    }
+}
+
+fn actor_url(app: &TestApp) -> String {
+    app.url("/actors/collectif").to_string()
+}
+
+async fn followers(app: &TestApp, state: &str) -> i64 {
+    app.count(&format!(
+        "SELECT COUNT(*) FROM follower WHERE state = '{state}'"
+    ))
+    .await
+}
+
+/// Everything an inbox test must leave untouched when it refuses.
+async fn snapshot(app: &TestApp) -> (i64, i64, i64, i64) {
+    (
+        app.count("SELECT COUNT(*) FROM follower").await,
+        app.count("SELECT COUNT(*) FROM received_activity").await,
+        app.count("SELECT COUNT(*) FROM activity").await,
+        app.count("SELECT COUNT(*) FROM delivery").await,
+    )
+}
+
+async fn a_follow_is_accepted_and_the_accept_delivered(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let remote = RemoteServer::start(Behaviour::Ok).await;
+    let follow = remote.follow(&actor_url(&app), "1");
+    let response = remote
+        .post(
+            &app.client,
+            app.url("/actors/collectif/inbox").as_str(),
+            &follow,
+        )
+        .await;
+    assert_eq!(response.status(), 202, "{:?}", response.text().await);
+    assert_eq!(followers(&app, "accepted").await, 1);
+
+    app.deliver().await;
+    let received = remote.received();
+    assert_eq!(received.len(), 1, "one Accept");
+    let accept = &received[0].body;
+    assert_eq!(accept["type"], "Accept");
+    assert_eq!(accept["actor"], actor_url(&app));
+    assert_eq!(accept["object"]["id"], follow["id"]);
+    assert_eq!(accept["object"]["type"], "Follow");
+    assert_eq!(
+        received[0].path, "/users/alice/inbox",
+        "an Accept goes to the follower's own inbox"
+    );
+    let signature = received[0]
+        .headers
+        .get("signature")
+        .expect("signed")
+        .to_str()
+        .expect("ascii");
+    assert!(
+        signature.contains(&format!("keyId=\"{}#main-key\"", actor_url(&app))),
+        "{signature}"
+    );
+    assert!(received[0].headers.contains_key("digest"));
+
+    // The same Follow delivered again: 202, no second effect.
+    let again = remote
+        .post(&app.client, app.url("/inbox").as_str(), &follow)
+        .await;
+    assert_eq!(again.status(), 202);
+    assert_eq!(followers(&app, "accepted").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM activity WHERE kind = 'Accept'")
+            .await,
+        1
+    );
+
+    // The followers collection counts them.
+    let collection = app.get_activity_json("/actors/collectif/followers").await;
+    assert_eq!(collection["totalItems"], 1);
+}
+db_test!(a_follow_is_accepted_and_the_accept_delivered);
+
+async fn undo_follow_removes_the_follower_only_from_its_owner(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let remote = RemoteServer::start(Behaviour::Ok).await;
+    let other = RemoteServer::start(Behaviour::Ok).await;
+    let follow = remote.follow(&actor_url(&app), "1");
+    remote
+        .post(&app.client, app.url("/inbox").as_str(), &follow)
+        .await;
+    assert_eq!(followers(&app, "accepted").await, 1);
+
+    // Another server cannot undo alice's follow: its Undo names alice as the follow's actor.
+    let forged = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": other.id("undo-forged"),
+        "type": "Undo",
+        "actor": other.actor,
+        "object": follow,
+    });
+    let response = other
+        .post(&app.client, app.url("/inbox").as_str(), &forged)
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(followers(&app, "accepted").await, 1);
+
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": remote.id("undo-1"),
+        "type": "Undo",
+        "actor": remote.actor,
+        "object": follow,
+    });
+    assert_eq!(
+        remote
+            .post(&app.client, app.url("/inbox").as_str(), &undo)
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(followers(&app, "accepted").await, 0);
+}
+db_test!(undo_follow_removes_the_follower_only_from_its_owner);
+
+async fn follows_wait_for_approval_when_the_collective_approves_by_hand(backend: Backend) {
+    let app =
+        TestApp::spawn_with(backend, |s| s.collective.manually_approves_followers = true).await;
+    let alice = RemoteServer::start(Behaviour::Ok).await;
+    let bob = RemoteServer::start(Behaviour::Ok).await;
+    alice
+        .post(
+            &app.client,
+            app.url("/inbox").as_str(),
+            &alice.follow(&actor_url(&app), "1"),
+        )
+        .await;
+    bob.post(
+        &app.client,
+        app.url("/inbox").as_str(),
+        &bob.follow(&actor_url(&app), "1"),
+    )
+    .await;
+    assert_eq!(followers(&app, "pending").await, 2);
+    app.deliver().await;
+    assert!(
+        alice.received().is_empty(),
+        "nothing sent before a decision"
+    );
+
+    let pending = tribune::service::follow::list(&app.state, true)
+        .await
+        .expect("list");
+    let alice_row = pending
+        .iter()
+        .find(|f| f.actor_url == alice.actor)
+        .expect("alice pending");
+    let bob_row = pending
+        .iter()
+        .find(|f| f.actor_url == bob.actor)
+        .expect("bob pending");
+    tribune::service::follow::approve(&app.state, alice_row.id)
+        .await
+        .expect("approve");
+    tribune::service::follow::reject(&app.state, bob_row.id)
+        .await
+        .expect("reject");
+    app.deliver().await;
+    assert_eq!(alice.received()[0].body["type"], "Accept");
+    assert_eq!(bob.received()[0].body["type"], "Reject");
+    assert_eq!(followers(&app, "accepted").await, 1);
+    assert_eq!(followers(&app, "pending").await, 0);
+
+    // An admin removes a follower: a Reject tells their server.
+    tribune::service::follow::reject(&app.state, alice_row.id)
+        .await
+        .expect("remove");
+    app.deliver().await;
+    assert_eq!(
+        alice.received().last().expect("sent").body["type"],
+        "Reject"
+    );
+    assert_eq!(followers(&app, "accepted").await, 0);
+}
+db_test!(follows_wait_for_approval_when_the_collective_approves_by_hand);
+
+async fn forged_and_malformed_requests_are_refused_and_change_nothing(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.federation.max_inbox_body_bytes = 4096).await;
+    let remote = RemoteServer::start(Behaviour::Ok).await;
+    let other = RemoteServer::start(Behaviour::Ok).await;
+    let inbox = app.url("/inbox").to_string();
+    let follow = remote.follow(&actor_url(&app), "1");
+    let body = serde_json::to_vec(&follow).expect("json");
+    let before = snapshot(&app).await;
+
+    let send = |headers: Vec<(String, String)>, body: Vec<u8>| {
+        let mut request = app.client.post(&inbox);
+        for (name, value) in headers {
+            if name != "host" {
+                request = request.header(name, value);
+            }
+        }
+        request.body(body).send()
+    };
+    let cases: Vec<(&str, Vec<(String, String)>, Vec<u8>, u16, &str)> = vec![
+        (
+            "unsigned",
+            vec![("content-type".into(), "application/activity+json".into())],
+            body.clone(),
+            401,
+            "not signed",
+        ),
+        (
+            "digest of another body",
+            remote.signed_headers(&inbox, br#"{"other":true}"#, None),
+            body.clone(),
+            401,
+            "Digest",
+        ),
+        (
+            "date two hours old",
+            remote.signed_headers(
+                &inbox,
+                &body,
+                Some(httpdate::fmt_http_date(
+                    std::time::SystemTime::now() - Duration::from_secs(7200),
+                )),
+            ),
+            body.clone(),
+            401,
+            "window",
+        ),
+        (
+            "signature tampered with",
+            remote
+                .signed_headers(&inbox, &body, None)
+                .into_iter()
+                .map(|(k, v)| {
+                    if k == "signature" {
+                        (k, v.replace("signature=\"", "signature=\"AAAA"))
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+            body.clone(),
+            401,
+            "",
+        ),
+        (
+            "RFC 9421 only",
+            vec![
+                (
+                    "signature-input".into(),
+                    "sig1=(\"@method\" \"@target-uri\");keyid=\"k\"".into(),
+                ),
+                ("signature".into(), "sig1=:AAAA:".into()),
+            ],
+            body.clone(),
+            401,
+            "draft-cavage",
+        ),
+    ];
+    for (name, headers, body, status, message) in cases {
+        let response = send(headers, body).await.expect("request");
+        assert_eq!(response.status(), status, "{name}");
+        let error: Value = response.json().await.expect("json error");
+        assert!(
+            error["error"].as_str().expect("message").contains(message),
+            "{name}: {error}"
+        );
+    }
+
+    // Signed by one server, claiming to come from another's actor.
+    let impersonation = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": other.id("follow-x"),
+        "type": "Follow",
+        "actor": other.actor,
+        "object": actor_url(&app),
+    });
+    assert_eq!(
+        remote
+            .post(&app.client, &inbox, &impersonation)
+            .await
+            .status(),
+        401
+    );
+
+    // An activity id on another host than its actor.
+    let mut foreign_id = follow.clone();
+    foreign_id["id"] = json!(other.id("follow-y"));
+    assert_eq!(
+        remote.post(&app.client, &inbox, &foreign_id).await.status(),
+        403
+    );
+
+    // Malformed JSON, correctly signed.
+    let garbage = b"{not json".to_vec();
+    let response = send(remote.signed_headers(&inbox, &garbage, None), garbage)
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+
+    // A Follow of someone who does not exist here.
+    let mut nobody = remote.follow(&app.url("/actors/nobody").to_string(), "2");
+    nobody["id"] = json!(remote.id("follow-nobody"));
+    assert_eq!(
+        remote.post(&app.client, &inbox, &nobody).await.status(),
+        404
+    );
+
+    // Too large.
+    let big = json!({"id": remote.id("big"), "type": "Note", "actor": remote.actor, "content": "x".repeat(5000)});
+    assert_eq!(remote.post(&app.client, &inbox, &big).await.status(), 413);
+
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "no refused request changed anything"
+    );
+
+    // An activity type Tribune does not act on: accepted, ignored.
+    let unknown = json!({"id": remote.id("x"), "type": "Flag", "actor": remote.actor, "object": actor_url(&app)});
+    assert_eq!(
+        remote.post(&app.client, &inbox, &unknown).await.status(),
+        202
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM follower").await, 0);
+}
+db_test!(forged_and_malformed_requests_are_refused_and_change_nothing);
+
+async fn a_rotated_key_is_refetched(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let remote = RemoteServer::start(Behaviour::Ok).await;
+    // Tribune caches a key that is not the one the actor signs with (as after a rotation).
+    let stale = activitypub_federation::http_signatures::generate_actor_keypair().expect("keys");
+    let real = {
+        let doc: Value = reqwest::get(&remote.actor)
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        doc["publicKey"]["publicKeyPem"]
+            .as_str()
+            .expect("pem")
+            .to_string()
+    };
+    remote.set_public_pem(stale.public_key);
+    let first = remote.follow(&actor_url(&app), "1");
+    assert_eq!(
+        remote
+            .post(&app.client, app.url("/inbox").as_str(), &first)
+            .await
+            .status(),
+        401
+    );
+    remote.set_public_pem(real);
+    let second = remote.follow(&actor_url(&app), "2");
+    let response = remote
+        .post(&app.client, app.url("/inbox").as_str(), &second)
+        .await;
+    assert_eq!(
+        response.status(),
+        202,
+        "the key was fetched again: {:?}",
+        response.text().await
+    );
+    assert_eq!(followers(&app, "accepted").await, 1);
+}
+db_test!(a_rotated_key_is_refetched);
+
+/// Adds `n` accepted followers of the collective whose inboxes are on `server` (distinct personal
+/// inboxes, one shared inbox).
+async fn add_followers(app: &TestApp, server: &RemoteServer, n: usize) {
+    let actor_id = app
+        .count("SELECT id FROM local_actor WHERE username = 'collectif'")
+        .await;
+    for i in 0..n {
+        use sea_orm::ConnectionTrait;
+        app.db
+            .execute_unprepared(&format!(
+                "INSERT INTO follower (local_actor_id, actor_url, inbox_url, shared_inbox_url, state, created_at) \
+                 VALUES ({actor_id}, '{b}/users/u{i}', '{b}/users/u{i}/inbox', '{b}/inbox', 'accepted', CURRENT_TIMESTAMP)",
+                b = server.base
+            ))
+            .await
+            .expect("insert follower");
+    }
+}
+
+async fn a_post_reaches_each_server_once_and_edits_and_deletes_follow(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let one = RemoteServer::start(Behaviour::Ok).await;
+    let two = RemoteServer::start(Behaviour::Ok).await;
+    add_followers(&app, &one, 3).await;
+    add_followers(&app, &two, 2).await;
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    let id = app.publish_post(&editor, note("Bonjour le fédivers")).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery").await,
+        2,
+        "one row per shared inbox"
+    );
+    app.deliver().await;
+    for server in [&one, &two] {
+        let received = server.received();
+        assert_eq!(received.len(), 1, "exactly one POST per server");
+        assert_eq!(received[0].path, "/inbox", "to the shared inbox");
+        assert_eq!(received[0].body["type"], "Create");
+        assert!(
+            received[0].body["object"]["content"]
+                .as_str()
+                .expect("c")
+                .contains("Bonjour le fédivers")
+        );
+    }
+
+    let post = tribune::db::post::find_by_public_id(&app.db, &id)
+        .await
+        .expect("q")
+        .expect("post");
+    tribune::service::post::update(
+        &app.state,
+        &editor,
+        &id,
+        post.version,
+        note("Bonjour, le fédivers !"),
+    )
+    .await
+    .expect("edit");
+    tribune::service::post::delete(&app.state, &editor, &id)
+        .await
+        .expect("delete");
+    app.deliver().await;
+    let mut kinds: Vec<String> = one
+        .received()
+        .iter()
+        .map(|r| r.body["type"].as_str().expect("type").to_string())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["Create", "Delete", "Update"]);
+    let counts = tribune::delivery::queue::counts(&app.db, Some(post.id))
+        .await
+        .expect("counts");
+    assert_eq!((counts.delivered, counts.pending, counts.failed), (6, 0, 0));
+}
+db_test!(a_post_reaches_each_server_once_and_edits_and_deletes_follow);
+
+async fn failures_are_retried_dropped_or_parked(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.delivery.request_timeout_seconds = 1;
+        s.delivery.lease_seconds = 3;
+        // The horizon and the unreachable threshold shrunk to seconds for the test.
+        s.delivery.unreachable_after_hours = 0.3 / 3600.0;
+        s.delivery.give_up_after_hours = 2.0 / 3600.0;
+    })
+    .await;
+    let flaky = RemoteServer::start(Behaviour::FailThenOk(500, 2)).await;
+    let gone = RemoteServer::start(Behaviour::Always(410)).await;
+    let hanging = RemoteServer::start(Behaviour::Hang).await;
+    let dead = RemoteServer::start(Behaviour::Always(503)).await;
+    for server in [&flaky, &gone, &hanging, &dead] {
+        add_followers(&app, server, 1).await;
+    }
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Résiste")).await;
+
+    // The hanging server must not hold the others back.
+    hanging.set_behaviour(Behaviour::Hang);
+    app.deliver_until_settled(Duration::from_secs(20)).await;
+
+    let state_of = |server: &RemoteServer| {
+        format!(
+            "SELECT state FROM delivery WHERE host = '{}'",
+            server.base.trim_start_matches("http://")
+        )
+    };
+    assert_eq!(
+        app.text(&state_of(&flaky)).await,
+        "delivered",
+        "500, 500, then delivered"
+    );
+    assert_eq!(flaky.calls(), 3);
+    assert_eq!(app.text(&state_of(&gone)).await, "failed", "410 is final");
+    assert_eq!(gone.calls(), 1, "never retried");
+    let hung = app.text(&state_of(&hanging)).await;
+    let dead_state = app.text(&state_of(&dead)).await;
+    assert!(
+        ["parked", "failed"].contains(&hung.as_str()),
+        "timeouts retried then parked: {hung}"
+    );
+    assert!(
+        ["parked", "failed"].contains(&dead_state.as_str()),
+        "{dead_state}"
+    );
+    assert!(
+        dead.calls() >= 2,
+        "retried before parking: {}",
+        dead.calls()
+    );
+    let hosts = tribune::delivery::queue::hosts(&app.db)
+        .await
+        .expect("hosts");
+    let dead_host = hosts
+        .iter()
+        .find(|h| h.host == dead.base.trim_start_matches("http://"))
+        .expect("dead host known");
+    assert_eq!(dead_host.state, "unreachable");
+
+    // After the horizon, what stayed parked shows as failed.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.deliver().await;
+    assert_eq!(app.text(&state_of(&dead)).await, "failed");
+}
+db_test!(failures_are_retried_dropped_or_parked);
+
+async fn a_parked_host_revives_when_it_contacts_us(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.delivery.unreachable_after_hours = 0.1 / 3600.0
+    })
+    .await;
+    let server = RemoteServer::start(Behaviour::Always(503)).await;
+    add_followers(&app, &server, 1).await;
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Un")).await;
+    app.deliver().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.deliver_until_settled(Duration::from_secs(5)).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
+            .await,
+        1
+    );
+    // A second post to the parked host is parked at once: no hammering.
+    app.publish_post(&editor, note("Deux")).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
+            .await,
+        2
+    );
+
+    server.set_behaviour(Behaviour::Ok);
+    let follow = server.follow(&actor_url(&app), "revive");
+    assert_eq!(
+        server
+            .post(&app.client, app.url("/inbox").as_str(), &follow)
+            .await
+            .status(),
+        202
+    );
+    app.deliver_until_settled(Duration::from_secs(5)).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
+            .await,
+        0
+    );
+    let kinds: Vec<String> = server
+        .received()
+        .iter()
+        .map(|r| r.body["type"].as_str().expect("type").to_string())
+        .collect();
+    assert!(
+        kinds.iter().filter(|k| *k == "Create").count() == 2,
+        "{kinds:?}"
+    );
+}
+db_test!(a_parked_host_revives_when_it_contacts_us);
+
+async fn metrics_show_the_queue(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = RemoteServer::start(Behaviour::Ok).await;
+    add_followers(&app, &server, 1).await;
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Mesuré")).await;
+    let text = app
+        .get("/metrics", "text/plain")
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    assert!(
+        text.contains("tribune_delivery_queue{state=\"pending\"} 1"),
+        "{text}"
+    );
+    app.deliver().await;
+    let text = app
+        .get("/metrics", "text/plain")
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    assert!(
+        text.contains("tribune_delivery_queue{state=\"delivered\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tribune_deliveries_total{outcome=\"delivered\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tribune_delivery_send_seconds_count"),
+        "{text}"
+    );
+}
+db_test!(metrics_show_the_queue);
+
+/// Two processes on one PostgreSQL database drain one fan-out together; no inbox gets it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_share_a_fan_out_without_duplicates() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let mut servers = Vec::new();
+    for _ in 0..20 {
+        let server = RemoteServer::start(Behaviour::Ok).await;
+        add_followers(&app, &server, 1).await;
+        servers.push(server);
+    }
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Partagé")).await;
+    let other = tribune::app::prepare(app.settings.clone())
+        .await
+        .expect("second process");
+    let a = tribune::delivery::worker::Worker::new(app.state.clone());
+    let b = tribune::delivery::worker::Worker::new(other);
+    let (ra, rb) = tokio::join!(a.drain(), b.drain());
+    ra.expect("a");
+    rb.expect("b");
+    for server in &servers {
+        assert_eq!(
+            server.received().len(),
+            1,
+            "{} got it exactly once",
+            server.base
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery WHERE state = 'delivered'")
+            .await,
+        20
+    );
+}
