@@ -9,6 +9,7 @@ mod cli;
 mod cli_admin;
 mod discovery;
 mod federation;
+mod interop_fedify;
 mod objects;
 mod remote;
 mod storage;

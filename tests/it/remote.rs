@@ -333,6 +333,11 @@ impl FedifyPeer {
             .expect("json")
     }
 
+    /// A GET control call with a query string (e.g. `fetch?url=…`).
+    pub async fn client_get(&self, path_and_query: &str) -> Value {
+        self.get(path_and_query).await
+    }
+
     /// Activities the peer received, whose signatures Fedify verified.
     pub async fn verified(&self) -> Vec<Value> {
         let all = self.get("received").await;

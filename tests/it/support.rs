@@ -129,8 +129,10 @@ impl Storage {
             data_dir: self.dir.path().join("data"),
             ..Settings::default()
         };
+        // `localhost`, not an IP literal: remote implementations (and the federation crate)
+        // expect ids with a host name.
         settings.instance.base_url =
-            Url::parse(&format!("http://127.0.0.1:{port}")).expect("base url");
+            Url::parse(&format!("http://localhost:{port}")).expect("base url");
         settings.server.listen = ([127, 0, 0, 1], port).into();
         settings.federation.allow_private_network = true;
         settings.server.shutdown_grace_seconds = 2;
