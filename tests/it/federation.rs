@@ -95,6 +95,13 @@ async fn a_follow_is_accepted_and_the_accept_delivered(backend: Backend) {
         1
     );
 
+    // Tribune fetched alice's actor with a signed GET (authorized-fetch servers require it).
+    let gets = remote.actor_gets_signed();
+    assert!(
+        !gets.is_empty() && gets.iter().all(|signed| *signed),
+        "{gets:?}"
+    );
+
     // The followers collection counts them.
     let collection = app.get_activity_json("/actors/collectif/followers").await;
     assert_eq!(collection["totalItems"], 1);

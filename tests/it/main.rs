@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod cli_admin;
+mod crash;
 mod discovery;
 mod federation;
 mod interop_fedify;

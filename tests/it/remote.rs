@@ -35,12 +35,16 @@ pub enum Behaviour {
     Always(u16),
     /// Never answers (the client times out).
     Hang,
+    /// Answers 202 after this many milliseconds.
+    Slow(u64),
 }
 
 #[derive(Default)]
 struct Shared {
     received: Vec<Received>,
     calls: usize,
+    /// Whether each GET of the actor document carried an HTTP signature.
+    actor_gets_signed: Vec<bool>,
 }
 
 /// A POST an inbox received.
@@ -91,6 +95,7 @@ impl RemoteServer {
             .route("/users/alice", get(actor_document))
             .route("/users/alice/inbox", post(inbox))
             .route("/inbox", post(inbox))
+            .route("/users/{name}/inbox", post(inbox))
             .with_state(Ctx(server.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await });
         server
@@ -107,6 +112,11 @@ impl RemoteServer {
 
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().expect("lock").received.clone()
+    }
+
+    /// Whether each fetch of the actor document was signed.
+    pub fn actor_gets_signed(&self) -> Vec<bool> {
+        self.shared.lock().expect("lock").actor_gets_signed.clone()
     }
 
     pub fn calls(&self) -> usize {
@@ -203,7 +213,13 @@ impl RemoteServer {
     }
 }
 
-async fn actor_document(State(Ctx(server)): State<Ctx>) -> Response {
+async fn actor_document(State(Ctx(server)): State<Ctx>, headers: HeaderMap) -> Response {
+    server
+        .shared
+        .lock()
+        .expect("lock")
+        .actor_gets_signed
+        .push(headers.contains_key("signature"));
     let pem = server.public_pem.lock().expect("lock").clone();
     let doc = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
@@ -238,6 +254,10 @@ async fn inbox(
         Behaviour::Always(status) => status,
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
+            202
+        }
+        Behaviour::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
             202
         }
     };
