@@ -156,8 +156,9 @@ impl FederationClient {
             .object)
     }
 
-    /// Signs and POSTs an activity body to an inbox and reports the status.
-    pub async fn post(&self, inbox: &Url, body: Bytes) -> Result<SendOutcome, FederationError> {
+    /// Builds the signed POST of an activity body to an inbox (signing is the costly part:
+    /// one RSA private-key operation).
+    pub async fn signed_post(&self, inbox: &Url, body: Bytes) -> Result<reqwest::Request, FederationError> {
         let host = match inbox.port() {
             Some(port) => format!("{}:{port}", inbox.host_str().unwrap_or_default()),
             None => inbox.host_str().unwrap_or_default().to_string(),
@@ -166,18 +167,17 @@ impl FederationClient {
         let builder = self
             .client
             .post(inbox.as_str())
-            .header(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/activity+json"),
-            )
-            .header(
-                ACCEPT,
-                HeaderValue::from_static("application/activity+json"),
-            )
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/activity+json"))
+            .header(ACCEPT, HeaderValue::from_static("application/activity+json"))
             .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
             .header(HOST, host)
             .header(DATE, date);
-        let request = self.context().sign_request(builder, body).await?;
+        self.context().sign_request(builder, body).await
+    }
+
+    /// Signs and POSTs an activity body to an inbox and reports the status.
+    pub async fn post(&self, inbox: &Url, body: Bytes) -> Result<SendOutcome, FederationError> {
+        let request = self.signed_post(inbox, body).await?;
         match self.client.execute(request).await {
             Ok(response) => Ok(SendOutcome::Status(response.status().as_u16())),
             Err(err) => Ok(SendOutcome::Unreachable(err.to_string())),
