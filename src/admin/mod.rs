@@ -10,8 +10,11 @@ mod dashboard;
 mod failure;
 mod login;
 mod members;
+mod post_actions;
 mod post_form;
+mod post_page;
 mod posts;
+mod preview;
 mod views;
 
 use axum::{
@@ -40,15 +43,15 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logout", post(login::logout))
         .route("/admin/posts", get(posts::list))
         .route("/admin/posts/new", get(posts::new_form).post(posts::create))
-        .route("/admin/posts/preview", post(posts::live_preview))
+        .route("/admin/posts/preview", post(preview::live_preview))
         .route(
             "/admin/posts/{public_id}/edit",
             get(posts::edit_form).post(posts::save),
         )
-        .route("/admin/posts/{public_id}/pin", post(posts::pin))
+        .route("/admin/posts/{public_id}/pin", post(post_actions::pin))
         .route(
             "/admin/posts/{public_id}/delete",
-            get(posts::confirm_delete).post(posts::delete),
+            get(post_actions::confirm_delete).post(post_actions::delete),
         )
         .route("/admin/members", get(members::page).post(members::add))
         .route("/admin/members/{username}/role", post(members::set_role))

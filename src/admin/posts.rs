@@ -1,5 +1,5 @@
-//! Posts in the panel: the list, compose, edit (save, preview, submit, publish, schedule, back to
-//! draft), the live preview, pin and delete. Everything is checked before anything is written;
+//! Posts in the panel: the list, compose and edit with every button of the form (save, preview,
+//! submit, publish, schedule, back to draft). Everything is checked before anything is written;
 //! a refused form comes back as typed, with the reason next to the field.
 
 use askama::Template;
@@ -14,13 +14,13 @@ use serde::Deserialize;
 use super::{
     auth::{CurrentMember, Posted},
     failure::AdminError,
-    post_form::{
-        self, Action, Editing, PostForm, PostPage, Preview, PreviewFragment, field_errors,
-    },
+    post_form::{self, Action, PostForm, field_errors},
+    post_page::{self, Editing, PostPage},
+    preview::preview_page,
     views::{self, Chrome, FieldError, PostRow},
 };
 use crate::{
-    db::{self, entity::member, post::PostBundle},
+    db::{self, post::PostBundle},
     domain::post::Status,
     i18n::Catalog,
     service::post::{self as service, PostError},
@@ -125,7 +125,7 @@ pub async fn create(
 }
 
 /// The post `me` may open, or a 404 (an author never learns about others' drafts).
-async fn editable(
+pub async fn editable(
     state: &AppState,
     me: &CurrentMember,
     public_id: &str,
@@ -172,7 +172,7 @@ pub async fn save(
     let bundle = editable(&state, &me, &public_id).await?;
     let editing = Editing::of(&state, &bundle);
     let action = Action::parse(&form.action);
-    if !post_form::can_edit(&me, Some(&editing)) {
+    if !post_page::can_edit(&me, Some(&editing)) {
         return refusal(&me, Some(&editing), form, "admin.post.forbidden_edit");
     }
     if action.needs_publisher() && !me.role.can_publish() {
@@ -238,7 +238,7 @@ async fn follow_up(
 }
 
 /// The form again with its field errors (422).
-fn invalid(
+pub fn invalid(
     me: &CurrentMember,
     editing: Option<&Editing>,
     form: PostForm,
@@ -300,150 +300,4 @@ async fn failed(
         PostError::NotFound => Err(me.not_found()),
         PostError::Database(err) => Err(err.into()),
     }
-}
-
-/// The form with the preview under it; nothing is saved.
-async fn preview_page(
-    state: &AppState,
-    me: &CurrentMember,
-    editing: Option<&Editing>,
-    author: &member::Model,
-    form: PostForm,
-) -> Result<Response, AdminError> {
-    match service::preview(state, author, form.input()).await {
-        Ok(bundle) => {
-            let url = editing.map_or_else(|| future_url(state), |e| e.public_url.clone());
-            let preview = Preview::of(state, &bundle, &url);
-            let mut page = PostPage::new(me, editing, form, Vec::new());
-            page.preview = Some(preview);
-            views::html(StatusCode::OK, &page)
-        }
-        Err(problems) => invalid(me, editing, form, field_errors(me.t(), &problems)),
-    }
-}
-
-/// Where a post that has no id yet will be, as shown in the preview.
-fn future_url(state: &AppState) -> String {
-    format!("{}posts/…", state.urls.base())
-}
-
-/// POST /admin/posts/preview: the preview alone, for `static/admin.js` (live preview).
-pub async fn live_preview(
-    State(state): State<AppState>,
-    Posted { me, form }: Posted<PostForm>,
-) -> Result<Response, AdminError> {
-    let (author, url) = if form.post.is_empty() {
-        (me.member.clone(), future_url(&state))
-    } else {
-        let bundle = editable(&state, &me, &form.post).await?;
-        let url = state.urls.post(&bundle.post.public_id).to_string();
-        (bundle.author, url)
-    };
-    let t = me.t();
-    let (status, fragment) = match service::preview(&state, &author, form.input()).await {
-        Ok(bundle) => (
-            StatusCode::OK,
-            PreviewFragment {
-                t,
-                preview: Some(Preview::of(&state, &bundle, &url)),
-                errors: Vec::new(),
-            },
-        ),
-        Err(problems) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            PreviewFragment {
-                t,
-                preview: None,
-                errors: field_errors(t, &problems),
-            },
-        ),
-    };
-    views::html(status, &fragment)
-}
-
-/// A refused action outside the form (pin, delete) as a page.
-fn action_failure(me: &CurrentMember, err: PostError, forbidden_key: &str) -> AdminError {
-    match err {
-        PostError::Forbidden(_) => me.forbidden(forbidden_key),
-        PostError::NotFound => me.not_found(),
-        PostError::WrongStatus(status) => {
-            let t = me.t();
-            AdminError::Page {
-                status: StatusCode::CONFLICT,
-                locale: me.locale,
-                message: t.fmt(
-                    "admin.post.wrong_status",
-                    &[("status", &views::status_label(t, status))],
-                ),
-            }
-        }
-        PostError::Conflict => {
-            AdminError::page(StatusCode::CONFLICT, me.locale, "admin.post.conflict")
-        }
-        other => other.into(),
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct PinForm {
-    pinned: String,
-}
-
-/// POST /admin/posts/{public_id}/pin (`pinned=1` pins, `pinned=0` unpins).
-pub async fn pin(
-    State(state): State<AppState>,
-    Path(public_id): Path<String>,
-    Posted { me, form }: Posted<PinForm>,
-) -> Result<Response, AdminError> {
-    let pinned = form.pinned == "1";
-    service::set_pinned(&state, &me.member, &public_id, pinned)
-        .await
-        .map_err(|err| action_failure(&me, err, "admin.post.forbidden_publish"))?;
-    let done = if pinned { "pinned" } else { "unpinned" };
-    Ok(Redirect::to(&format!("/admin/posts/{public_id}/edit?done={done}")).into_response())
-}
-
-#[derive(Template)]
-#[template(path = "admin/delete.html")]
-struct DeletePage {
-    t: Catalog,
-    chrome: Chrome,
-    title: String,
-    published: bool,
-    public_id: String,
-}
-
-/// GET /admin/posts/{public_id}/delete: the confirmation step (works without JavaScript).
-pub async fn confirm_delete(
-    State(state): State<AppState>,
-    Path(public_id): Path<String>,
-    me: CurrentMember,
-) -> Result<Response, AdminError> {
-    let bundle = editable(&state, &me, &public_id).await?;
-    let t = me.t();
-    let row = PostRow::of(&state, t, &bundle);
-    let page = DeletePage {
-        t,
-        chrome: Chrome::of(&me, "posts"),
-        title: row.title,
-        published: bundle.status() == Status::Published,
-        public_id,
-    };
-    views::html(StatusCode::OK, &page)
-}
-
-#[derive(Deserialize)]
-pub struct DeleteForm {}
-
-/// POST /admin/posts/{public_id}/delete.
-pub async fn delete(
-    State(state): State<AppState>,
-    Path(public_id): Path<String>,
-    Posted { me, .. }: Posted<DeleteForm>,
-) -> Result<Response, AdminError> {
-    service::delete(&state, &me.member, &public_id)
-        .await
-        .map_err(|err| action_failure(&me, err, "admin.post.forbidden_delete"))?;
-    Ok(Redirect::to("/admin/posts?done=deleted").into_response())
 }
