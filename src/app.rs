@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::{
+    admin,
     config::{ConfigError, Settings},
     db,
     error::AppError,
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(web::router())
         .merge(crate::ops::router())
+        .merge(admin::router())
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -100,7 +102,9 @@ impl App {
         let addr = self.listener.local_addr()?;
         let router = router(self.state.clone());
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+        // With the peer address in each request, so that failed logins are throttled per address.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stopping_tx.send(());
         });

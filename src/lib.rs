@@ -1,5 +1,6 @@
 //! Tribune: a federated publication node. See ARCHITECTURE.md for the module map and rules.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -303,6 +303,8 @@ enum PostMention {
     ProfileUrl,
 }
 
+// `Activity::ActivityUrl` is the column's name (`activity_url`); the prefix is not redundant.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Activity {
     Table,

@@ -244,16 +244,17 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
                 continue;
             }
         }
-        if boundary && c == b'@' {
-            if let Some((user, host, consumed)) = mention_at(&text[i + 1..]) {
-                if plain_start < i {
-                    out.push(Token::Text(&text[plain_start..i]));
-                }
-                out.push(Token::Mention { user, host });
-                i += 1 + consumed;
-                plain_start = i;
-                continue;
+        if boundary
+            && c == b'@'
+            && let Some((user, host, consumed)) = mention_at(&text[i + 1..])
+        {
+            if plain_start < i {
+                out.push(Token::Text(&text[plain_start..i]));
             }
+            out.push(Token::Mention { user, host });
+            i += 1 + consumed;
+            plain_start = i;
+            continue;
         }
         i += text[i..].chars().next().map_or(1, char::len_utf8);
     }
@@ -266,7 +267,7 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
 /// `user@host` at the start of `rest`; the host needs a dot and may not end with one.
 fn mention_at(rest: &str) -> Option<(&str, &str, usize)> {
     let user_len = rest.find(|c: char| !is_user_char(c)).unwrap_or(rest.len());
-    if user_len == 0 || rest[user_len..].chars().next() != Some('@') {
+    if user_len == 0 || !rest[user_len..].starts_with('@') {
         return None;
     }
     let user = rest[..user_len].trim_end_matches(['.', '-']);

@@ -69,9 +69,10 @@ fn byline(language: &str, name: &str) -> String {
     }
 }
 
-/// The lede of an Article: the author's summary or, failing that, the first paragraph of the
-/// text, cut at a word boundary.
-fn lede(bundle: &PostBundle) -> String {
+/// The lede of an Article (its `summary`, which Mastodon shows under the title): the author's
+/// summary or, failing that, the first paragraph of the text, cut at a word boundary. Public so
+/// the admin preview shows exactly what Mastodon will receive.
+pub fn lede(bundle: &PostBundle) -> String {
     let post = &bundle.post;
     let text = match &post.summary {
         Some(summary) => summary.clone(),

@@ -606,3 +606,61 @@ pub async fn for_editing(
     }
     Ok(bundle)
 }
+
+/// Validates and renders a post exactly as saving would, but saves nothing: the preview shows
+/// what publishing will send. `author` is the member credited (the post's author when editing).
+/// The bundle is not a stored row: its ids are 0 and its public id is `preview`.
+pub async fn preview(
+    state: &AppState,
+    author: &member::Model,
+    input: PostInput,
+) -> Result<PostBundle, Vec<Invalid>> {
+    let input = validate(input)?;
+    let rendered = render(state, &input).await;
+    let now = Utc::now();
+    let post = post::Model {
+        id: 0,
+        public_id: "preview".into(),
+        author_id: author.id,
+        title: input.title,
+        summary: input.summary,
+        content_warning: input.content_warning,
+        language: input.language,
+        body_markdown: input.body_markdown,
+        body_html: rendered.html,
+        status: Status::Draft.as_str().into(),
+        scheduled_at: None,
+        published_at: None,
+        edited_at: None,
+        deleted_at: None,
+        pinned_at: None,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let tags = rendered
+        .tags
+        .into_iter()
+        .map(|(tag, display)| post_tag::Model {
+            post_id: 0,
+            tag,
+            display,
+        })
+        .collect();
+    let mentions = rendered
+        .mentions
+        .into_iter()
+        .map(|(handle, actor_url, profile_url)| post_mention::Model {
+            post_id: 0,
+            handle,
+            actor_url,
+            profile_url,
+        })
+        .collect();
+    Ok(PostBundle {
+        post,
+        author: author.clone(),
+        tags,
+        mentions,
+    })
+}

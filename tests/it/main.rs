@@ -5,6 +5,7 @@
 
 mod support;
 
+mod admin;
 mod cli;
 mod cli_admin;
 mod crash;

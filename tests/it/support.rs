@@ -416,3 +416,140 @@ pub fn run_node(script: &str, args: &[&str], input: &str) -> (bool, String, Stri
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// A person's browser on the admin panel: a cookie store (the session), no automatic
+/// redirects (tests look at them), an optional `Accept-Language`.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: Url,
+    pub accept_language: Option<String>,
+}
+
+impl TestApp {
+    /// A fresh browser, with no cookies and no language preference.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.base.clone(), None)
+    }
+
+    /// A fresh browser asking for `language` (`Accept-Language`).
+    pub fn browser_in(&self, language: &str) -> Browser {
+        Browser::new(self.base.clone(), Some(language.to_string()))
+    }
+}
+
+impl Browser {
+    pub fn new(base: Url, accept_language: Option<String>) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            base,
+            accept_language,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        self.base.join(path).expect("url")
+    }
+
+    fn with_language(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.accept_language {
+            Some(language) => request.header("Accept-Language", language),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.with_language(self.client.get(self.url(path)))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GET, returning the status and the HTML.
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// POSTs an url-encoded form as it is given (no token added).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.with_language(self.client.post(self.url(path)))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Logs in through the form, as a person would.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        let (status, html) = self.page("/admin/login").await;
+        assert_eq!(status, 200, "login page");
+        let csrf = input_value(&html, "csrf").expect("login csrf field");
+        self.post_form(
+            "/admin/login",
+            &[
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+                ("next", ""),
+            ],
+        )
+        .await
+    }
+
+    /// Logs in and asserts it worked.
+    pub async fn login_ok(&self, username: &str, password: &str) {
+        let response = self.login(username, password).await;
+        assert_eq!(response.status(), 303, "login of {username}");
+    }
+
+    /// The session's CSRF token, as found in the forms of the dashboard.
+    pub async fn csrf(&self) -> String {
+        let (status, html) = self.page("/admin").await;
+        assert_eq!(status, 200, "dashboard");
+        input_value(&html, "csrf").expect("csrf field")
+    }
+
+    /// POSTs a form with the session's CSRF token added, like a page of the panel would.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(path, &all).await
+    }
+}
+
+/// The `value` of the first input named `name` in `html`, entities decoded.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let at = html.find(&needle)?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')?;
+    let tag = &html[start..end];
+    let value_at = tag.find("value=\"")? + "value=\"".len();
+    let value_end = value_at + tag[value_at..].find('"')?;
+    Some(html_escape::decode_html_entities(&tag[value_at..value_end]).into_owned())
+}
+
+/// The text of the textarea named `name` in `html`, entities decoded.
+pub fn textarea_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let at = html.find(&needle)?;
+    let open_end = at + html[at..].find('>')? + 1;
+    let close = open_end + html[open_end..].find("</textarea>")?;
+    Some(html_escape::decode_html_entities(&html[open_end..close]).into_owned())
+}
+
+/// The path a redirect points to.
+pub fn location(response: &reqwest::Response) -> String {
+    header(response, "location")
+}

@@ -1,0 +1,67 @@
+//! The dashboard (`/admin`): followers, what awaits review, what is scheduled, latest posts.
+
+use askama::Template;
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use serde::Deserialize;
+
+use super::{
+    auth::CurrentMember,
+    failure::AdminError,
+    views::{self, Chrome, PostRow},
+};
+use crate::{db, domain::post::Status, i18n::Catalog, state::AppState};
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    t: Catalog,
+    chrome: Chrome,
+    followers: u64,
+    published: u64,
+    can_publish: bool,
+    awaiting: Vec<PostRow>,
+    scheduled: Vec<PostRow>,
+    latest: Vec<PostRow>,
+    handle: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+/// GET /admin.
+pub async fn page(
+    State(state): State<AppState>,
+    me: CurrentMember,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AdminError> {
+    let t = me.t();
+    let can_publish = me.role.can_publish();
+    // Editors see what everyone submitted; authors see only their own work in progress.
+    let (mine, waiting) = if can_publish {
+        (None, &[Status::Review][..])
+    } else {
+        (Some(me.member.id), &[Status::Draft, Status::Review][..])
+    };
+    let awaiting = db::post::with_statuses(&state.db, waiting, mine, 50).await?;
+    let scheduled = db::post::with_statuses(&state.db, &[Status::Scheduled], mine, 50).await?;
+    let latest = db::post::published_page(&state.db, 0, 5).await?;
+    let page = DashboardPage {
+        t,
+        chrome: Chrome::of(&me, "dashboard").with_done(t, query.done.as_deref()),
+        followers: db::follower::count_accepted(&state.db, state.collective.id).await?,
+        published: db::post::count_published(&state.db).await?,
+        can_publish,
+        awaiting: PostRow::all(&state, t, &awaiting),
+        scheduled: PostRow::all(&state, t, &scheduled),
+        latest: PostRow::all(&state, t, &latest),
+        handle: format!("@{}@{}", state.collective.username, state.settings.domain()),
+    };
+    views::html(StatusCode::OK, &page)
+}
