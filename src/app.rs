@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(federation::post_routes::router())
         .merge(web::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(web::remember_accept_language))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
