@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ops::router())
         .merge(admin::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(web::remember_accept_language))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

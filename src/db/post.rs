@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 
 use super::entity::{member, post, post_mention, post_tag};
@@ -133,6 +133,7 @@ pub async fn published_by_author(
         .filter(post::Column::Status.eq(Status::Published.as_str()))
         .filter(post::Column::AuthorId.eq(author_id))
         .order_by_desc(post::Column::PublishedAt)
+        .order_by_desc(post::Column::Id)
         .offset(page * per_page)
         .limit(per_page)
         .all(db)
@@ -158,11 +159,44 @@ pub async fn published_with_tag(
         .filter(post::Column::Id.is_in(ids))
         .filter(post::Column::Status.eq(Status::Published.as_str()))
         .order_by_desc(post::Column::PublishedAt)
+        .order_by_desc(post::Column::Id)
         .offset(page * per_page)
         .limit(per_page)
         .all(db)
         .await?;
     bundle(db, posts).await
+}
+
+/// How many published posts one member has (to page their list).
+pub async fn count_published_by_author(
+    db: &impl ConnectionTrait,
+    author_id: i64,
+) -> Result<u64, DbErr> {
+    post::Entity::find()
+        .filter(post::Column::Status.eq(Status::Published.as_str()))
+        .filter(post::Column::AuthorId.eq(author_id))
+        .count(db)
+        .await
+}
+
+/// How many published posts carry a tag (by key).
+pub async fn count_published_with_tag(
+    db: &impl ConnectionTrait,
+    tag_key: &str,
+) -> Result<u64, DbErr> {
+    post::Entity::find()
+        .filter(
+            post::Column::Id.in_subquery(
+                post_tag::Entity::find()
+                    .select_only()
+                    .column(post_tag::Column::PostId)
+                    .filter(post_tag::Column::Tag.eq(tag_key))
+                    .into_query(),
+            ),
+        )
+        .filter(post::Column::Status.eq(Status::Published.as_str()))
+        .count(db)
+        .await
 }
 
 /// Pinned published posts, most recently pinned first.

@@ -49,7 +49,8 @@ struct Software {
 #[derive(Debug, Serialize)]
 struct Services {
     inbound: [&'static str; 0],
-    outbound: [&'static str; 0],
+    /// The public site's feeds (`/feed.atom`, `/feed.rss`).
+    outbound: [&'static str; 2],
 }
 
 #[derive(Debug, Serialize)]
@@ -88,7 +89,7 @@ pub fn document(version: &'static str, usage: Usage, name: &str, description: &s
         protocols: ["activitypub"],
         services: Services {
             inbound: [],
-            outbound: [],
+            outbound: ["atom1.0", "rss2.0"],
         },
         open_registrations: false,
         usage: UsageDoc {

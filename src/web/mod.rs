@@ -1,7 +1,15 @@
-//! The public website: server-rendered pages (askama, auto-escaped), static assets and health.
+//! The public website: server-rendered pages (askama, auto-escaped), feeds, static assets and
+//! health. Pages share one layout (`templates/base.html`) whose data is [`chrome::Chrome`], and
+//! show posts through [`view::PostView`]; each page loads its posts as bundles, so it renders in
+//! a fixed number of queries whatever the number of posts.
 
+pub mod chrome;
+pub mod feed;
+pub mod home;
+pub mod listing;
 pub mod post;
 pub mod profile;
+pub mod view;
 
 use axum::{
     Router,
@@ -13,12 +21,23 @@ use axum::{
 
 use crate::{db, state::AppState};
 
+pub use chrome::remember_accept_language;
+
 const STYLESHEET: &str = include_str!("../../static/tribune.css");
+
+/// Pages may load their own stylesheet and images (and remote images, such as an avatar kept on
+/// a CDN); nothing else, and no script at all.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(profile::home))
+        .route("/", get(home::home))
         .route("/{at_username}", get(profile::by_handle))
+        .route("/members/{username}", get(listing::member))
+        .route("/tags/{key}", get(listing::tag))
+        .route("/feed.atom", get(feed::atom))
+        .route("/feed.rss", get(feed::rss))
         .route("/static/tribune.css", get(stylesheet))
         .route("/healthz", get(healthz))
 }
@@ -68,4 +87,53 @@ pub fn render(template: &impl askama::Template) -> crate::error::AppResult<Respo
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(response)
+}
+
+/// Renders a page of the public site: HTML varying by `Accept` (negotiated URLs) and
+/// `Accept-Language` (the interface language), under a strict content security policy.
+pub fn render_page(
+    status: StatusCode,
+    template: &impl askama::Template,
+) -> crate::error::AppResult<Response> {
+    let mut response = render(template)?;
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Language"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    Ok(response)
+}
+
+/// A short page with a heading and a sentence (not found, gone).
+#[derive(askama::Template)]
+#[template(path = "site/message.html")]
+struct MessagePage {
+    chrome: chrome::Chrome,
+    heading: String,
+    text: String,
+}
+
+/// A localized message page with `status`; `key` names `site.KEY.title` and `site.KEY.text`.
+pub fn message_page(state: &AppState, status: StatusCode, key: &str) -> Response {
+    let chrome = chrome::Chrome::new(state);
+    let page = MessagePage {
+        heading: chrome.fmt(&format!("site.{key}.title"), &[]),
+        text: chrome.fmt(&format!("site.{key}.text"), &[]),
+        chrome,
+    };
+    render_page(status, &page).unwrap_or_else(|err| {
+        // Rendering a fixed template cannot really fail; answer with the bare status if it does.
+        tracing::error!(error = %err, "message page");
+        status.into_response()
+    })
+}
+
+/// The HTML 404 of the site's own pages (unknown member, tag without posts, page past the end).
+pub fn not_found(state: &AppState) -> Response {
+    message_page(state, StatusCode::NOT_FOUND, "not_found")
 }

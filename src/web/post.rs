@@ -1,38 +1,52 @@
-//! The public page of a post.
+//! The public page of a post, and the page left where a deleted post was. Both are called by
+//! `federation::post_routes` for the HTML side of a post's negotiated URL, after it has checked
+//! that the post is public.
 
 use askama::Template;
-use axum::{
-    http::StatusCode,
-    response::{IntoResponse, Response},
-};
+use axum::{http::StatusCode, response::Response};
 
+use super::{
+    chrome::Chrome,
+    view::{PostView, truncate_words},
+};
 use crate::{db::post::PostBundle, error::AppResult, state::AppState};
 
 #[derive(Template)]
 #[template(path = "site/post.html")]
-struct PostPage<'a> {
-    title: String,
-    lang: &'a str,
-    body_html: &'a str,
-    author: &'a str,
+struct PostPage {
+    chrome: Chrome,
+    post: PostView,
+    /// The hidden `<h1>` of an untitled post ("Post by Name").
+    untitled_heading: String,
+    /// For `og:description` and `description`: the lede, or the warning itself when there is
+    /// one (a link preview must not show what the warning hides).
+    description: String,
+    /// The collective's handle (`@collectif@domain`), for `fediverse:creator`.
+    creator: String,
 }
 
 /// Renders a published post.
-pub async fn page(_state: &AppState, bundle: &PostBundle) -> AppResult<Response> {
-    let post = &bundle.post;
-    super::render(&PostPage {
-        title: post.title.clone().unwrap_or_default(),
-        lang: &post.language,
-        body_html: &post.body_html,
-        author: &bundle.author.display_name,
-    })
+pub async fn page(state: &AppState, bundle: &PostBundle) -> AppResult<Response> {
+    let chrome = Chrome::new(state);
+    let post = PostView::new(bundle, &state.urls, chrome.t.locale, 1);
+    let description = match &post.content_warning {
+        Some(cw) => chrome.fmt("site.post.cw_description", &[("warning", cw)]),
+        None => truncate_words(&post.lede, 200),
+    };
+    super::render_page(
+        StatusCode::OK,
+        &PostPage {
+            untitled_heading: chrome
+                .fmt("site.post.untitled_heading", &[("name", &post.author_name)]),
+            description,
+            creator: format!("@{}@{}", state.collective.username, state.settings.domain()),
+            post,
+            chrome,
+        },
+    )
 }
 
 /// The page of a deleted post: 410 Gone.
-pub async fn gone_page(_state: &AppState) -> Response {
-    (
-        StatusCode::GONE,
-        axum::response::Html("<!doctype html><title>410</title><p>Ce message a été supprimé.</p>"),
-    )
-        .into_response()
+pub async fn gone_page(state: &AppState) -> Response {
+    super::message_page(state, StatusCode::GONE, "gone")
 }

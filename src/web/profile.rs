@@ -3,9 +3,11 @@
 use askama::Template;
 use axum::{
     extract::{Path, State},
+    http::StatusCode,
     response::Response,
 };
 
+use super::{chrome::Chrome, view::one_line};
 use crate::{
     db,
     domain::{negotiate::Representation, text::plain_text_to_html},
@@ -16,10 +18,11 @@ use crate::{
 
 #[derive(Template)]
 #[template(path = "profile.html")]
-struct ProfilePage<'a> {
-    name: &'a str,
+struct ProfilePage {
+    chrome: Chrome,
     /// Already-escaped HTML from `plain_text_to_html`.
     summary_html: String,
+    summary_text: String,
     handle: String,
     actor_url: String,
     profile_url: String,
@@ -32,23 +35,23 @@ pub async fn page(state: &AppState) -> AppResult<Response> {
     let collective = &state.settings.collective;
     let username = &state.collective.username;
     let followers = db::follower::count_accepted(&state.db, state.collective.id).await?;
-    super::render(&ProfilePage {
-        name: &collective.name,
-        summary_html: plain_text_to_html(&collective.summary),
-        handle: format!("@{username}@{}", state.settings.domain()),
-        actor_url: state.urls.actor(username).to_string(),
-        profile_url: state.urls.profile(username).to_string(),
-        followers,
-        icon_url: state
-            .settings
-            .resolve_media_url(&collective.icon_url)
-            .map(|u| u.to_string()),
-    })
-}
-
-/// `/` shows the collective until the publishing issue gives the site a home page of posts.
-pub async fn home(State(state): State<AppState>) -> AppResult<Response> {
-    page(&state).await
+    let summary_html = plain_text_to_html(&collective.summary);
+    super::render_page(
+        StatusCode::OK,
+        &ProfilePage {
+            chrome: Chrome::new(state),
+            summary_text: one_line(&collective.summary),
+            summary_html,
+            handle: format!("@{username}@{}", state.settings.domain()),
+            actor_url: state.urls.actor(username).to_string(),
+            profile_url: state.urls.profile(username).to_string(),
+            followers,
+            icon_url: state
+                .settings
+                .resolve_media_url(&collective.icon_url)
+                .map(|u| u.to_string()),
+        },
+    )
 }
 
 /// `/@username`: the profile URL Mastodon users know; it negotiates like the actor id.

@@ -14,4 +14,5 @@ mod federation;
 mod interop_fedify;
 mod objects;
 mod remote;
+mod site;
 mod storage;

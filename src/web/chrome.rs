@@ -1,0 +1,99 @@
+//! What every public page shares around its content: the visitor's language, the site's name,
+//! the navigation and the feed links of the layout (`templates/base.html`).
+//!
+//! The language is chosen per request from `Accept-Language`. Pages reached through a
+//! negotiated URL (a post, the actor) are rendered by functions that only receive the state, so
+//! the header is remembered for the duration of the request in a task-local by
+//! [`remember_accept_language`], a middleware installed once on the whole router.
+
+use axum::{
+    extract::Request,
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::view::Pager;
+use crate::{
+    i18n::{Catalog, Locale},
+    state::AppState,
+};
+
+tokio::task_local! {
+    static ACCEPT_LANGUAGE: Option<String>;
+}
+
+/// Middleware: keeps the request's `Accept-Language` for the pages rendered while serving it.
+pub async fn remember_accept_language(request: Request, next: Next) -> Response {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ACCEPT_LANGUAGE
+        .scope(accept, next.run(request))
+        .await
+        .into_response()
+}
+
+/// The visitor's interface language: `Accept-Language`, else `instance.default_locale`.
+pub fn visitor_locale(state: &AppState) -> Locale {
+    let default = Locale::parse(&state.settings.instance.default_locale).unwrap_or(Locale::Fr);
+    let accept = ACCEPT_LANGUAGE.try_with(Clone::clone).ok().flatten();
+    Locale::choose(None, accept.as_deref(), default)
+}
+
+/// The layout's data, handed to every page template as `chrome`.
+pub struct Chrome {
+    /// The interface messages (`chrome.t.get("site.…")`).
+    pub t: Catalog,
+    /// The `lang` of `<html>`: the interface language.
+    pub lang: &'static str,
+    pub site_name: String,
+    pub home_url: String,
+    pub profile_url: String,
+    pub atom_url: String,
+    pub rss_url: String,
+    /// The `title` of the feeds' `<link rel="alternate">`.
+    pub atom_title: String,
+    pub rss_title: String,
+}
+
+impl Chrome {
+    pub fn new(state: &AppState) -> Chrome {
+        Self::for_locale(state, visitor_locale(state))
+    }
+
+    pub fn for_locale(state: &AppState, locale: Locale) -> Chrome {
+        let urls = &state.urls;
+        let t = Catalog::new(locale);
+        let name = state.settings.collective.name.as_str();
+        Chrome {
+            atom_title: t.fmt("site.feed.atom_title", &[("name", name)]),
+            rss_title: t.fmt("site.feed.rss_title", &[("name", name)]),
+            t,
+            lang: locale.as_str(),
+            site_name: state.settings.collective.name.clone(),
+            home_url: urls.base().to_string(),
+            profile_url: urls.profile(&state.collective.username).to_string(),
+            atom_url: urls.feed_atom().to_string(),
+            rss_url: urls.feed_rss().to_string(),
+        }
+    }
+
+    /// A message with `{name}` placeholders filled.
+    pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.t.fmt(key, args)
+    }
+
+    /// "Page 2 of 5", for the pager.
+    pub fn page_of(&self, pager: &Pager) -> String {
+        self.fmt(
+            "site.list.page_of",
+            &[
+                ("page", &pager.page.to_string()),
+                ("last", &pager.last.to_string()),
+            ],
+        )
+    }
+}
