@@ -5,6 +5,8 @@
 //! Run: `cargo bench --bench fanout` (add `-- --hanging 10` to make 10 % of the inboxes hang).
 //! `TRIBUNE_BENCH_POSTGRES_URL=postgres://…` runs it on PostgreSQL instead of SQLite.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::{
     sync::{
         Arc,
@@ -49,7 +51,9 @@ fn stand_ins(n: usize, hanging: usize, posts: Arc<AtomicUsize>) -> Vec<u16> {
         runtime.block_on(async move {
             let mut ports = Vec::new();
             for i in 0..n {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
                 ports.push(listener.local_addr().expect("addr").port());
                 let posts = posts.clone();
                 let hang = i < hanging;
@@ -89,7 +93,10 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let threads: usize = std::env::var("TRIBUNE_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let threads: usize = std::env::var("TRIBUNE_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
@@ -146,12 +153,20 @@ async fn run(hanging_percent: usize, threads: usize) {
     let started = Instant::now();
     for i in 0..INSTANCES {
         let sql = match backend {
-            sea_orm::DbBackend::Postgres => "INSERT INTO received_activity (activity_url, kind, actor_url, received_at) VALUES ($1, 'X', 'x', CURRENT_TIMESTAMP)",
-            _ => "INSERT INTO received_activity (activity_url, kind, actor_url, received_at) VALUES (?, 'X', 'x', CURRENT_TIMESTAMP)",
+            sea_orm::DbBackend::Postgres => {
+                "INSERT INTO received_activity (activity_url, kind, actor_url, received_at) VALUES ($1, 'X', 'x', CURRENT_TIMESTAMP)"
+            }
+            _ => {
+                "INSERT INTO received_activity (activity_url, kind, actor_url, received_at) VALUES (?, 'X', 'x', CURRENT_TIMESTAMP)"
+            }
         };
-        txn.execute_raw(Statement::from_sql_and_values(backend, sql, [format!("https://b.example/{i}").into()]))
-            .await
-            .expect("insert");
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [format!("https://b.example/{i}").into()],
+        ))
+        .await
+        .expect("insert");
     }
     txn.commit().await.expect("commit");
     let bare_insert = started.elapsed();
@@ -173,9 +188,16 @@ async fn run(hanging_percent: usize, threads: usize) {
     let sign_only = started.elapsed();
 
     // The scenario: publish (queue rows written in the publishing transaction), then drain.
-    let member = tribune::service::member::add(db, "bench", "Bench", Role::Admin, "a long bench password", &[])
-        .await
-        .expect("member");
+    let member = tribune::service::member::add(
+        db,
+        "bench",
+        "Bench",
+        Role::Admin,
+        "a long bench password",
+        &[],
+    )
+    .await
+    .expect("member");
     let draft = tribune::service::post::create(
         &state,
         &member,
@@ -191,9 +213,14 @@ async fn run(hanging_percent: usize, threads: usize) {
     .await
     .expect("draft");
     let started = Instant::now();
-    tribune::service::post::publish_now(&state, &member, &draft.public_id).await.expect("publish");
+    tribune::service::post::publish_now(&state, &member, &draft.public_id)
+        .await
+        .expect("publish");
     let enqueue = started.elapsed();
-    let rows = tribune::delivery::queue::counts(db, None).await.expect("counts").pending;
+    let rows = tribune::delivery::queue::counts(db, None)
+        .await
+        .expect("counts")
+        .pending;
 
     let healthy = INSTANCES - hanging;
     let started = Instant::now();
@@ -210,7 +237,10 @@ async fn run(hanging_percent: usize, threads: usize) {
     }
     let delivered = posts.load(Ordering::Relaxed);
 
-    println!("Tribune fan-out benchmark ({threads} worker threads, {:?})", backend);
+    println!(
+        "Tribune fan-out benchmark ({threads} worker threads, {:?})",
+        backend
+    );
     println!("| measure | value | baseline | ratio | target |");
     println!("|---|---|---|---|---|");
     println!(
@@ -221,12 +251,22 @@ async fn run(hanging_percent: usize, threads: usize) {
     );
     println!(
         "| {healthy} healthy inboxes delivered{} | {:.0} ms ({:.0}/s) | signing {INSTANCES} requests {:.0} ms | {:.2} | ≤ 1.5 |",
-        if hanging > 0 { format!(" ({hanging} hanging)") } else { String::new() },
+        if hanging > 0 {
+            format!(" ({hanging} hanging)")
+        } else {
+            String::new()
+        },
         healthy_done.as_secs_f64() * 1e3,
         healthy as f64 / healthy_done.as_secs_f64(),
         sign_only.as_secs_f64() * 1e3,
         healthy_done.as_secs_f64() / sign_only.as_secs_f64()
     );
-    println!("| POSTs received | {delivered} | {healthy} shared inboxes | {:.2} | = 1 |", delivered as f64 / healthy as f64);
-    println!("| peak memory (whole process, stand-ins included) | {:.1} MB | | | < 100 MB |", peak_rss_mb());
+    println!(
+        "| POSTs received | {delivered} | {healthy} shared inboxes | {:.2} | = 1 |",
+        delivered as f64 / healthy as f64
+    );
+    println!(
+        "| peak memory (whole process, stand-ins included) | {:.1} MB | | | < 100 MB |",
+        peak_rss_mb()
+    );
 }

@@ -158,7 +158,11 @@ impl FederationClient {
 
     /// Builds the signed POST of an activity body to an inbox (signing is the costly part:
     /// one RSA private-key operation).
-    pub async fn signed_post(&self, inbox: &Url, body: Bytes) -> Result<reqwest::Request, FederationError> {
+    pub async fn signed_post(
+        &self,
+        inbox: &Url,
+        body: Bytes,
+    ) -> Result<reqwest::Request, FederationError> {
         let host = match inbox.port() {
             Some(port) => format!("{}:{port}", inbox.host_str().unwrap_or_default()),
             None => inbox.host_str().unwrap_or_default().to_string(),
@@ -167,8 +171,14 @@ impl FederationClient {
         let builder = self
             .client
             .post(inbox.as_str())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/activity+json"))
-            .header(ACCEPT, HeaderValue::from_static("application/activity+json"))
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/activity+json"),
+            )
+            .header(
+                ACCEPT,
+                HeaderValue::from_static("application/activity+json"),
+            )
             .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
             .header(HOST, host)
             .header(DATE, date);

@@ -229,7 +229,8 @@ async fn forged_and_malformed_requests_are_refused_and_change_nothing(backend: B
         }
         request.body(body).send()
     };
-    let cases: Vec<(&str, Vec<(String, String)>, Vec<u8>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<(String, String)>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "unsigned",
             vec![("content-type".into(), "application/activity+json".into())],
@@ -330,7 +331,7 @@ async fn forged_and_malformed_requests_are_refused_and_change_nothing(backend: B
     assert_eq!(response.status(), 400);
 
     // A Follow of someone who does not exist here.
-    let mut nobody = remote.follow(&app.url("/actors/nobody").to_string(), "2");
+    let mut nobody = remote.follow(app.url("/actors/nobody").as_str(), "2");
     nobody["id"] = json!(remote.id("follow-nobody"));
     assert_eq!(
         remote.post(&app.client, &inbox, &nobody).await.status(),
