@@ -28,6 +28,7 @@ pub struct Settings {
     pub federation: FederationSettings,
     pub publishing: PublishingSettings,
     pub delivery: DeliverySettings,
+    pub moderation: ModerationSettings,
     pub log: LogSettings,
 }
 
@@ -196,6 +197,43 @@ impl Default for PublishingSettings {
     }
 }
 
+/// How replies from the fediverse reach the public site.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyPolicy {
+    /// Published at once.
+    Open,
+    /// Published at once from followers and authors approved before; the rest held.
+    Trusted,
+    /// Every reply held for review.
+    Review,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModerationSettings {
+    /// `open`, `trusted` or `review`.
+    pub replies: ReplyPolicy,
+    /// Only instances on the allow list federate (blocks still apply).
+    pub allowlist_mode: bool,
+    /// Show remote avatars on public pages (they are loaded from the remote servers).
+    pub show_remote_avatars: bool,
+    /// How many unknown ancestors of a reply are fetched to find whether it belongs to one of
+    /// our posts.
+    pub max_reply_fetch_depth: u32,
+}
+
+impl Default for ModerationSettings {
+    fn default() -> Self {
+        ModerationSettings {
+            replies: ReplyPolicy::Review,
+            allowlist_mode: false,
+            show_remote_avatars: false,
+            max_reply_fetch_depth: 5,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -214,6 +252,7 @@ impl Default for Settings {
             federation: FederationSettings::default(),
             publishing: PublishingSettings::default(),
             delivery: DeliverySettings::default(),
+            moderation: ModerationSettings::default(),
             log: LogSettings::default(),
         }
     }

@@ -8,5 +8,6 @@ pub mod negotiate;
 pub mod network;
 pub mod post;
 pub mod retry;
+pub mod sanitize;
 pub mod text;
 pub mod urls;

@@ -24,10 +24,10 @@ use super::{
     signature::{self, SignatureError},
 };
 use crate::{
-    db::entity::{follower, received_activity},
+    db::entity::{follower, reaction, received_activity},
     delivery::queue,
     domain::activity_json as aj,
-    service,
+    service::{self, conversation},
     state::AppState,
 };
 
@@ -149,6 +149,12 @@ pub async fn receive(
             "activities of local actors are not accepted from outside".into(),
         ));
     }
+    // Blocked actors and instances are refused before anything is fetched for them.
+    if service::moderation::refuses(state, &actor).await? {
+        return Err(InboxError::Forbidden(
+            "this actor or its instance is blocked here".into(),
+        ));
+    }
     let key_url = Url::parse(&params.key_id)
         .map_err(|_| SignatureError::Malformed("keyId is not a URL".into()))?;
     if !aj::same_host(&key_url, &actor) {
@@ -226,7 +232,7 @@ pub async fn receive(
     queue::revive_host(&state.db, &queue::host_of(&actor), Utc::now()).await?;
 
     // 6. Apply.
-    apply(state, &doc, &kind, &id, &remote).await?;
+    apply(state, &context, &doc, &kind, &id, &remote).await?;
     received_activity::Entity::insert(received_activity::ActiveModel {
         activity_url: Set(id.to_string()),
         kind: Set(kind.chars().take(32).collect()),
@@ -260,6 +266,7 @@ async fn verify_off_thread(
 /// What each verified activity does. Types Tribune does not act on are accepted and ignored.
 async fn apply(
     state: &AppState,
+    context: &activitypub_federation::config::Data<()>,
     doc: &Value,
     kind: &str,
     id: &Url,
@@ -285,7 +292,23 @@ async fn apply(
                 .ok_or_else(|| InboxError::BadRequest("Undo without object".into()))?;
             undo(state, inner, actor).await
         }
+        "Create" => Ok(conversation::receive_create(state, context, doc, actor).await?),
+        "Like" => Ok(conversation::receive_reaction(state, doc, reaction::LIKE, actor).await?),
+        "Announce" => {
+            Ok(conversation::receive_reaction(state, doc, reaction::ANNOUNCE, actor).await?)
+        }
+        "Update" => Ok(conversation::receive_update(state, context, doc, actor).await?),
+        "Delete" => Ok(conversation::receive_delete(state, doc, actor).await?),
         _ => Ok(()),
+    }
+}
+
+impl From<conversation::Refused> for InboxError {
+    fn from(refused: conversation::Refused) -> Self {
+        match refused {
+            conversation::Refused::Forbidden(why) => InboxError::Forbidden(why),
+            conversation::Refused::Database(err) => err.into(),
+        }
     }
 }
 
@@ -306,8 +329,14 @@ async fn undo(
     }
     match inner_kind {
         Some("Follow") => service::follow::receive_undo_follow(state, &actor.actor_url).await?,
+        Some("Like") => conversation::undo_reaction(state, inner, reaction::LIKE, actor).await?,
+        Some("Announce") => {
+            conversation::undo_reaction(state, inner, reaction::ANNOUNCE, actor).await?
+        }
         None => {
-            // Only an id: undo the follow it names, if it is this actor's.
+            // Only an id: undo the reaction or the follow it names, if it is this actor's.
+            conversation::undo_reaction(state, inner, reaction::LIKE, actor).await?;
+            conversation::undo_reaction(state, inner, reaction::ANNOUNCE, actor).await?;
             if let Some(inner_id) = aj::link_href(inner) {
                 let follow = follower::Entity::find()
                     .filter(follower::Column::FollowActivityUrl.eq(inner_id.as_str()))

@@ -22,12 +22,14 @@ use crate::{
 
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
-/// Counts shown on the object (`likes`, `shares`), zero until conversations exist.
-#[derive(Debug, Default, Clone, Copy)]
+/// The conversation around a post as its object shows it: counts, and the first page of
+/// approved replies (embedded, so that Mastodon does not fetch the collection on every Create).
+#[derive(Debug, Default, Clone)]
 pub struct Counts {
     pub replies: u64,
     pub likes: u64,
     pub shares: u64,
+    pub first_replies: Vec<String>,
 }
 
 /// The JSON-LD context of objects and activities: ActivityStreams plus the terms Mastodon
@@ -168,7 +170,7 @@ pub fn post_object(
                 "id": format!("{}?page=1", urls.post_replies(&post.public_id)),
                 "type": "CollectionPage",
                 "partOf": urls.post_replies(&post.public_id),
-                "items": [],
+                "items": counts.first_replies,
             },
         },
         "likes": { "id": urls.post_likes(&post.public_id), "type": "Collection", "totalItems": counts.likes },

@@ -57,12 +57,28 @@ async fn post(
     }
     match wants {
         Representation::Html => web::post::page(&state, &bundle).await,
-        json => Ok(ActivityJson(
-            json,
-            objects::with_context(service::post::object_of(&state, &bundle)),
-        )
-        .into_response()),
+        json => {
+            let counts = counts_of(&state, &bundle).await?;
+            let object = service::post::object_with_counts(&state, &bundle, counts);
+            Ok(ActivityJson(json, objects::with_context(object)).into_response())
+        }
     }
+}
+
+/// Approved replies, likes and boosts of a post.
+async fn counts_of(state: &AppState, bundle: &PostBundle) -> AppResult<objects::Counts> {
+    let post_id = bundle.post.id;
+    let replies = db::comment::count_approved_replies(&state.db, post_id).await?;
+    let reactions = db::comment::reaction_counts(&state.db, &[post_id]).await?;
+    let (likes, shares) = reactions.get(&post_id).copied().unwrap_or_default();
+    let per_page = state.settings.publishing.page_size;
+    let first_replies = db::comment::approved_reply_ids(&state.db, post_id, 0, per_page).await?;
+    Ok(objects::Counts {
+        replies,
+        likes,
+        shares,
+        first_replies,
+    })
 }
 
 /// 410 Gone with the Tombstone (JSON) or a short page (browsers).
@@ -123,6 +139,7 @@ pub struct PageQuery {
     pub page: Option<u64>,
 }
 
+/// The approved direct replies, paged (what other servers read to show the conversation).
 async fn replies(
     State(state): State<AppState>,
     Path(public_id): Path<String>,
@@ -131,20 +148,31 @@ async fn replies(
 ) -> AppResult<Response> {
     let bundle = published(public_bundle(&state, &public_id).await?)?;
     let id = state.urls.post_replies(&bundle.post.public_id);
-    // Replies arrive with the conversations issue; the collection is already well-formed.
+    let total = db::comment::count_approved_replies(&state.db, bundle.post.id).await?;
+    let per_page = state.settings.publishing.page_size;
     let body = match query.page {
-        Some(_) => serde_json::json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{id}?page=1"),
-            "type": "CollectionPage",
-            "partOf": id,
-            "items": [],
-        }),
+        Some(page) => {
+            let page = page.max(1);
+            let items =
+                db::comment::approved_reply_ids(&state.db, bundle.post.id, page - 1, per_page)
+                    .await?;
+            let mut body = serde_json::json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": format!("{id}?page={page}"),
+                "type": "CollectionPage",
+                "partOf": id,
+                "items": items,
+            });
+            if page * per_page < total {
+                body["next"] = serde_json::json!(format!("{id}?page={}", page + 1));
+            }
+            body
+        }
         None => serde_json::json!({
             "@context": "https://www.w3.org/ns/activitystreams",
             "id": id,
             "type": "Collection",
-            "totalItems": 0,
+            "totalItems": total,
             "first": format!("{id}?page=1"),
         }),
     };
@@ -158,16 +186,20 @@ async fn count_collection(
     likes: bool,
 ) -> AppResult<Response> {
     let bundle = published(public_bundle(state, public_id).await?)?;
-    let id = if likes {
-        state.urls.post_likes(&bundle.post.public_id)
+    let counts = counts_of(state, &bundle).await?;
+    let (id, total) = if likes {
+        (state.urls.post_likes(&bundle.post.public_id), counts.likes)
     } else {
-        state.urls.post_shares(&bundle.post.public_id)
+        (
+            state.urls.post_shares(&bundle.post.public_id),
+            counts.shares,
+        )
     };
     let body = serde_json::json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": id,
         "type": "Collection",
-        "totalItems": 0,
+        "totalItems": total,
     });
     Ok(ActivityJson(wants_json(wants), body).into_response())
 }

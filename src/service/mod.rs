@@ -1,8 +1,10 @@
 //! Write use-cases. Each owns its transaction; later ones enqueue deliveries inside it.
 
 pub mod actor;
+pub mod conversation;
 pub mod follow;
 pub mod member;
+pub mod moderation;
 pub mod outbox;
 pub mod post;
 pub mod session;

@@ -278,16 +278,25 @@ async fn bundle_in(txn: &DatabaseTransaction, public_id: &str) -> Result<PostBun
         .ok_or(PostError::NotFound)
 }
 
-/// The object as it federates now.
-pub fn object_of(state: &AppState, bundle: &PostBundle) -> serde_json::Value {
+/// The object as it federates now (counts of replies, likes and boosts as given).
+pub fn object_with_counts(
+    state: &AppState,
+    bundle: &PostBundle,
+    counts: Counts,
+) -> serde_json::Value {
     let collective = &state.collective.username;
     objects::post_object(
         bundle,
         &state.urls,
         &state.urls.actor(collective),
         &state.urls.followers(collective),
-        Counts::default(),
+        counts,
     )
+}
+
+/// The object as activities carry it (counts are not part of what they announce).
+pub fn object_of(state: &AppState, bundle: &PostBundle) -> serde_json::Value {
+    object_with_counts(state, bundle, Counts::default())
 }
 
 async fn emit_for(

@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod cli;
 mod cli_admin;
+mod conversations;
 mod crash;
 mod discovery;
 mod federation;

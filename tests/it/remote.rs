@@ -45,6 +45,8 @@ struct Shared {
     calls: usize,
     /// Whether each GET of the actor document carried an HTTP signature.
     actor_gets_signed: Vec<bool>,
+    /// Other documents this server serves, by path.
+    documents: std::collections::HashMap<String, Value>,
 }
 
 /// A POST an inbox received.
@@ -96,6 +98,7 @@ impl RemoteServer {
             .route("/users/alice/inbox", post(inbox))
             .route("/inbox", post(inbox))
             .route("/users/{name}/inbox", post(inbox))
+            .route("/notes/{id}", get(document))
             .with_state(Ctx(server.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await });
         server
@@ -112,6 +115,44 @@ impl RemoteServer {
 
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().expect("lock").received.clone()
+    }
+
+    /// Serves `doc` at `/notes/{name}` and returns its URL (the document's id should be it).
+    pub fn note_url(&self, name: &str) -> String {
+        format!("{}/notes/{name}", self.base)
+    }
+
+    pub fn serve_note(&self, name: &str, doc: Value) {
+        self.shared
+            .lock()
+            .expect("lock")
+            .documents
+            .insert(format!("/notes/{name}"), doc);
+    }
+
+    /// A Note by this server's actor, replying to `in_reply_to`.
+    pub fn reply(&self, name: &str, in_reply_to: &str, content: &str) -> Value {
+        json!({
+            "id": self.note_url(name),
+            "type": "Note",
+            "attributedTo": self.actor,
+            "inReplyTo": in_reply_to,
+            "content": content,
+            "published": "2026-11-29T10:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        })
+    }
+
+    /// Wraps an object in an activity of this actor.
+    pub fn activity(&self, kind: &str, name: &str, object: Value) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": self.id(name),
+            "type": kind,
+            "actor": self.actor,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": object,
+        })
     }
 
     /// Whether each fetch of the actor document was signed.
@@ -233,6 +274,20 @@ async fn actor_document(State(Ctx(server)): State<Ctx>, headers: HeaderMap) -> R
         "publicKey": { "id": server.key_id, "owner": server.actor, "publicKeyPem": pem },
     });
     ([("content-type", "application/activity+json")], Json(doc)).into_response()
+}
+
+async fn document(State(Ctx(server)): State<Ctx>, uri: axum::http::Uri) -> Response {
+    let doc = server
+        .shared
+        .lock()
+        .expect("lock")
+        .documents
+        .get(uri.path())
+        .cloned();
+    match doc {
+        Some(doc) => ([("content-type", "application/activity+json")], Json(doc)).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn inbox(

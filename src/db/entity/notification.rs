@@ -1,0 +1,21 @@
+//! `notification`: something the members should see (a reply, a mention, a like, a boost, a follow).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "notification")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub kind: String,
+    pub actor_id: Option<i64>,
+    pub post_id: Option<i64>,
+    pub comment_id: Option<i64>,
+    pub object_url: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

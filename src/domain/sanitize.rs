@@ -1,0 +1,150 @@
+//! Remote HTML made safe, once, before it is stored: an allowlist no wider than Mastodon's
+//! (p, br, a, span, del, pre, code, em, strong, b, i, u, ul, ol, li, blockquote), http(s) links
+//! only, each marked `rel="nofollow noopener noreferrer ugc"`, no images, styles or scripts.
+
+use std::collections::{HashMap, HashSet};
+
+/// Longest remote content kept, in bytes of HTML; longer content is cut (at a character
+/// boundary) before sanitizing, which closes whatever the cut left open.
+pub const MAX_REMOTE_HTML: usize = 64 * 1024;
+
+/// Deepest nesting kept; deeper markup (an attack on renderers, never real prose) is flattened
+/// to its text.
+pub const MAX_DEPTH: usize = 16;
+
+/// Sanitizes remote HTML.
+pub fn remote_html(html: &str) -> String {
+    let clean = allowlist(html);
+    if nesting_depth(&clean) > MAX_DEPTH {
+        let text = remote_text(&clean, MAX_REMOTE_HTML / 2);
+        return format!("<p>{}</p>", html_escape::encode_text(&text));
+    }
+    clean
+}
+
+/// The deepest element nesting of well-formed HTML (as ammonia outputs it).
+fn nesting_depth(html: &str) -> usize {
+    const VOID: [&str; 1] = ["br"];
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        let name: String = rest
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        if rest.starts_with('/') {
+            depth = depth.saturating_sub(1);
+        } else if !VOID.contains(&name.as_str()) {
+            depth += 1;
+            max = max.max(depth);
+        }
+    }
+    max
+}
+
+fn allowlist(html: &str) -> String {
+    let mut end = html.len().min(MAX_REMOTE_HTML);
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    ammonia::Builder::default()
+        .tags(HashSet::from([
+            "p",
+            "br",
+            "a",
+            "span",
+            "del",
+            "pre",
+            "code",
+            "em",
+            "strong",
+            "b",
+            "i",
+            "u",
+            "ul",
+            "ol",
+            "li",
+            "blockquote",
+        ]))
+        .generic_attributes(HashSet::new())
+        .tag_attributes(HashMap::from([
+            ("a", HashSet::from(["href"])),
+            ("ol", HashSet::from(["start"])),
+        ]))
+        .allowed_classes(HashMap::from([
+            ("a", HashSet::from(["mention", "hashtag", "u-url"])),
+            ("span", HashSet::from(["h-card", "invisible", "ellipsis"])),
+        ]))
+        .url_schemes(HashSet::from(["http", "https"]))
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("nofollow noopener noreferrer ugc"))
+        .clean(&html[..end])
+        .to_string()
+}
+
+/// Plain text of remote HTML (for summaries, feeds and notifications), entities decoded.
+pub fn remote_text(html: &str, max_chars: usize) -> String {
+    let text = ammonia::Builder::empty().clean(html).to_string();
+    let decoded = html_escape::decode_html_entities(&text).into_owned();
+    decoded.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mastodon_markup_survives() {
+        let html = r#"<p><span class="h-card"><a href="https://c.example/@collectif" class="u-url mention">@<span>collectif</span></a></span> Bravo ! <a href="https://m.example/tags/greve" class="mention hashtag" rel="tag">#<span>greve</span></a></p>"#;
+        let clean = remote_html(html);
+        assert!(clean.contains(r#"<span class="h-card">"#), "{clean}");
+        assert!(clean.contains(r#"class="u-url mention""#), "{clean}");
+        assert!(
+            clean.contains(r#"rel="nofollow noopener noreferrer ugc""#),
+            "{clean}"
+        );
+        assert!(clean.contains("Bravo !"));
+    }
+
+    #[test]
+    fn dangerous_markup_is_removed() {
+        for (payload, forbidden) in [
+            ("<script>alert(1)</script>", "<script"),
+            (r#"<a href="javascript:alert(1)">x</a>"#, "javascript:"),
+            (r#"<img src=x onerror=alert(1)>"#, "<img"),
+            (r#"<p onclick="alert(1)">x</p>"#, "onclick"),
+            (r#"<p style="position:fixed">x</p>"#, "style"),
+            (r#"<iframe src="https://evil.example"></iframe>"#, "<iframe"),
+            (r#"<a href="/relative">x</a>"#, "href"),
+            (r#"<h1>Titre</h1>"#, "<h1"),
+            (r#"<span class="evil">x</span>"#, "evil"),
+        ] {
+            let clean = remote_html(payload);
+            assert!(!clean.contains(forbidden), "{payload} → {clean}");
+        }
+    }
+
+    #[test]
+    fn huge_and_deeply_nested_input_is_bounded() {
+        let deep = "<blockquote>".repeat(2_000) + "x" + &"</blockquote>".repeat(2_000);
+        let clean = remote_html(&deep);
+        assert!(clean.len() <= MAX_REMOTE_HTML, "{}", clean.len());
+        assert!(
+            !clean.contains("<blockquote>"),
+            "flattened: {}",
+            &clean[..100]
+        );
+        let normal = "<blockquote><p>cité <em>ici</em></p></blockquote><ul><li>a</li></ul>";
+        assert_eq!(remote_html(normal), normal);
+        let big = "é".repeat(100_000);
+        assert!(remote_html(&big).len() <= MAX_REMOTE_HTML);
+    }
+
+    #[test]
+    fn text_is_extracted_and_decoded() {
+        assert_eq!(remote_text("<p>Tom &amp; Jerry</p>", 100), "Tom & Jerry");
+        assert_eq!(remote_text("<p>abcdef</p>", 3), "abc");
+    }
+}
