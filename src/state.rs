@@ -9,7 +9,10 @@ use crate::{
     config::Settings,
     db::entity::local_actor,
     domain::urls::Urls,
-    federation::{client::FederationClient, fetch::Fetcher},
+    federation::{
+        client::{FederationClient, Signers},
+        fetch::Fetcher,
+    },
 };
 
 #[derive(Clone)]
@@ -25,6 +28,8 @@ pub struct Inner {
     pub fetcher: Fetcher,
     /// Signed GETs and POSTs to other servers.
     pub federation: FederationClient,
+    /// Signing clients of the other local actors (members' actors).
+    pub signers: Signers,
     /// Wakes the delivery workers when something was queued.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
 }
@@ -45,6 +50,7 @@ impl AppState {
             collective,
             fetcher,
             federation,
+            signers: Signers::default(),
             delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         }))
     }

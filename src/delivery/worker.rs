@@ -32,8 +32,9 @@ pub struct Worker {
     id: String,
     global: Arc<Semaphore>,
     in_flight_per_host: Arc<Mutex<HashMap<String, usize>>>,
-    /// Activity bodies by id: a fan-out to a thousand inboxes reads and copies its body once.
-    payloads: Arc<Mutex<HashMap<i64, Bytes>>>,
+    /// Activity bodies (and who signs them) by id: a fan-out to a thousand inboxes reads and
+    /// copies its body once.
+    payloads: Arc<Mutex<HashMap<i64, (i64, Bytes)>>>,
 }
 
 /// How many bodies stay cached; a fan-out uses one at a time, so this is generous.
@@ -148,14 +149,14 @@ impl Worker {
         Ok(started)
     }
 
-    async fn payload(&self, activity_id: i64) -> Result<Option<Bytes>, DbErr> {
-        if let Some(body) = self
+    async fn payload(&self, activity_id: i64) -> Result<Option<(i64, Bytes)>, DbErr> {
+        let cached = self
             .payloads
             .lock()
             .ok()
-            .and_then(|m| m.get(&activity_id).cloned())
-        {
-            return Ok(Some(body));
+            .and_then(|m| m.get(&activity_id).cloned());
+        if let Some(found) = cached {
+            return Ok(Some(found));
         }
         let Some(row) = activity::Entity::find_by_id(activity_id)
             .one(&self.state.db)
@@ -163,20 +164,20 @@ impl Worker {
         else {
             return Ok(None);
         };
-        let body = Bytes::from(row.payload);
+        let found = (row.actor_id, Bytes::from(row.payload));
         if let Ok(mut cache) = self.payloads.lock() {
             if cache.len() >= PAYLOAD_CACHE {
                 cache.clear();
             }
-            cache.insert(activity_id, body.clone());
+            cache.insert(activity_id, found.clone());
         }
-        Ok(Some(body))
+        Ok(Some(found))
     }
 
     /// One attempt: sign, send, record.
     async fn send(&self, row: &Claimed) -> Result<(), DbErr> {
         let db = &self.state.db;
-        let Some(body) = self.payload(row.activity_id).await? else {
+        let Some((signer, body)) = self.payload(row.activity_id).await? else {
             let outcome = Outcome::Failed {
                 status: None,
                 error: "the activity no longer exists".into(),
@@ -194,7 +195,10 @@ impl Worker {
             }
         };
         let started = Instant::now();
-        let result = self.state.federation.post(&inbox, body).await;
+        let result = match self.state.signers.get(&self.state, signer).await {
+            Ok(client) => client.post(&inbox, body).await,
+            Err(err) => Ok(SendOutcome::Unreachable(format!("no signing key: {err}"))),
+        };
         metrics::observe_send(started.elapsed());
         let now = Utc::now();
         let (status, error) = match result {

@@ -81,6 +81,11 @@ impl Urls {
         self.at(&format!("/posts/{public_id}/activity"))
     }
 
+    /// The id of the collective's `Announce` of a member's post.
+    pub fn post_announce(&self, public_id: &str) -> Url {
+        self.at(&format!("/posts/{public_id}/announce"))
+    }
+
     pub fn post_replies(&self, public_id: &str) -> Url {
         self.at(&format!("/posts/{public_id}/replies"))
     }

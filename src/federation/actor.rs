@@ -124,3 +124,43 @@ pub fn collective_document(
         id,
     }
 }
+
+/// Builds a member's `Person` actor (when `publishing.member_actors` is on): their posts are
+/// attributed to it and the collective `Announce`s them (FEP-1b12).
+pub fn member_document(
+    settings: &Settings,
+    urls: &Urls,
+    row: &local_actor::Model,
+    display_name: &str,
+) -> ActorDocument {
+    let username = &row.username;
+    let id = urls.actor(username);
+    ActorDocument {
+        context: super::actor_context(),
+        kind: "Person".to_string(),
+        preferred_username: username.clone(),
+        name: display_name.to_string(),
+        summary: plain_text_to_html(&format!("{} — {}", display_name, settings.collective.name)),
+        url: urls.member(username),
+        inbox: urls.inbox(username),
+        outbox: urls.outbox(username),
+        followers: urls.followers(username),
+        following: urls.following(username),
+        featured: urls.featured(username),
+        endpoints: Endpoints {
+            shared_inbox: urls.shared_inbox(),
+        },
+        public_key: PublicKey {
+            id: urls.actor_key(username).to_string(),
+            owner: id.clone(),
+            public_key_pem: row.public_key_pem.clone(),
+        },
+        manually_approves_followers: false,
+        discoverable: settings.collective.discoverable,
+        indexable: settings.collective.indexable,
+        published: row.created_at,
+        icon: None,
+        image: None,
+        id,
+    }
+}

@@ -194,3 +194,36 @@ impl FederationClient {
         }
     }
 }
+
+/// Signing clients for every local actor, built on first use: the collective's is
+/// `AppState::federation`; members' actors (with `publishing.member_actors`) sign their own
+/// activities with their own keys.
+#[derive(Default)]
+pub struct Signers {
+    cache: tokio::sync::Mutex<std::collections::HashMap<i64, FederationClient>>,
+}
+
+impl Signers {
+    /// The client signing as local actor `actor_id`.
+    pub async fn get(
+        &self,
+        state: &crate::state::AppState,
+        actor_id: i64,
+    ) -> anyhow::Result<FederationClient> {
+        if actor_id == state.collective.id {
+            return Ok(state.federation.clone());
+        }
+        let mut cache = self.cache.lock().await;
+        if let Some(client) = cache.get(&actor_id) {
+            return Ok(client.clone());
+        }
+        use sea_orm::EntityTrait;
+        let row = local_actor::Entity::find_by_id(actor_id)
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no local actor {actor_id}"))?;
+        let client = FederationClient::new(&state.settings, &state.urls, &row).await?;
+        cache.insert(actor_id, client.clone());
+        Ok(client)
+    }
+}

@@ -20,11 +20,11 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{
-    remote_actor,
+    local, remote_actor,
     signature::{self, SignatureError},
 };
 use crate::{
-    db::entity::{follower, reaction, received_activity},
+    db::entity::{follower, local_actor, reaction, received_activity},
     delivery::queue,
     domain::activity_json as aj,
     service::{self, conversation},
@@ -95,7 +95,7 @@ async fn actor_inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if username != state.collective.username {
+    if local::resolve(&state, &username).await.is_err() {
         return InboxError::NotFound(format!("no actor named {username:?} here")).into_response();
     }
     respond(receive(&state, &method, &uri, &headers, &body).await)
@@ -276,15 +276,9 @@ async fn apply(
         "Follow" => {
             let target = aj::url_field(doc, "object")
                 .ok_or_else(|| InboxError::BadRequest("Follow without object".into()))?;
-            match state.urls.username_of_actor(&target) {
-                Some(name) if name == state.collective.username => {
-                    service::follow::receive_follow(state, actor, id.as_str()).await?;
-                    Ok(())
-                }
-                _ => Err(InboxError::NotFound(format!(
-                    "no actor {target} here to follow"
-                ))),
-            }
+            let followed = followed_actor(state, &target).await?;
+            service::follow::receive_follow(state, &followed, actor, id.as_str()).await?;
+            Ok(())
         }
         "Undo" => {
             let inner = doc
@@ -312,6 +306,16 @@ impl From<conversation::Refused> for InboxError {
     }
 }
 
+/// The local actor an activity is about (the collective or a member's actor), or 404.
+async fn followed_actor(state: &AppState, target: &Url) -> Result<local_actor::Model, InboxError> {
+    let not_found = || InboxError::NotFound(format!("no actor {target} here to follow"));
+    let username = state.urls.username_of_actor(target).ok_or_else(not_found)?;
+    match local::resolve(state, &username).await {
+        Ok(local) => Ok(local.row(state).clone()),
+        Err(_) => Err(not_found()),
+    }
+}
+
 /// `Undo` is honoured only from the owner of what it undoes.
 async fn undo(
     state: &AppState,
@@ -328,7 +332,13 @@ async fn undo(
         ));
     }
     match inner_kind {
-        Some("Follow") => service::follow::receive_undo_follow(state, &actor.actor_url).await?,
+        Some("Follow") => {
+            let followed = match aj::url_field(inner, "object") {
+                Some(target) => followed_actor(state, &target).await?.id,
+                None => state.collective.id,
+            };
+            service::follow::receive_undo_follow(state, followed, &actor.actor_url).await?
+        }
         Some("Like") => conversation::undo_reaction(state, inner, reaction::LIKE, actor).await?,
         Some("Announce") => {
             conversation::undo_reaction(state, inner, reaction::ANNOUNCE, actor).await?
@@ -343,8 +353,13 @@ async fn undo(
                     .filter(follower::Column::ActorUrl.eq(&actor.actor_url))
                     .one(&state.db)
                     .await?;
-                if follow.is_some() {
-                    service::follow::receive_undo_follow(state, &actor.actor_url).await?;
+                if let Some(follow) = follow {
+                    service::follow::receive_undo_follow(
+                        state,
+                        follow.local_actor_id,
+                        &actor.actor_url,
+                    )
+                    .await?;
                 }
             }
         }

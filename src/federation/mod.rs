@@ -6,6 +6,7 @@ pub mod client;
 pub mod collections;
 pub mod fetch;
 pub mod inbox;
+pub mod local;
 pub mod negotiate;
 pub mod nodeinfo;
 pub mod objects;

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/posts/{public_id}", get(post))
         .route("/posts/{public_id}/activity", get(create_activity))
+        .route("/posts/{public_id}/announce", get(announce_activity))
         .route("/posts/{public_id}/replies", get(replies))
         .route("/posts/{public_id}/likes", get(likes))
         .route("/posts/{public_id}/shares", get(shares))
@@ -118,13 +119,45 @@ async fn create_activity(
 /// The `Create` of a published post, with the post as it is now.
 pub fn create_of(state: &AppState, bundle: &PostBundle) -> serde_json::Value {
     let published_at = bundle.post.published_at.unwrap_or(bundle.post.created_at);
+    let (_, actor, _) = service::post::attribution(state, bundle);
     objects::activity(
         "Create",
         &state.urls.post_create(&bundle.post.public_id),
-        &state.urls.actor(&state.collective.username),
+        &actor,
         service::post::object_of(state, bundle),
         published_at,
     )
+}
+
+/// What the collective's outbox lists for a post: its `Create`, or, for a member's post, the
+/// collective's `Announce` of it.
+pub fn outbox_item(state: &AppState, bundle: &PostBundle) -> serde_json::Value {
+    let (actor_id, _, _) = service::post::attribution(state, bundle);
+    if actor_id == state.collective.id {
+        create_of(state, bundle)
+    } else {
+        let published_at = bundle.post.published_at.unwrap_or(bundle.post.created_at);
+        service::post::announce_of(state, bundle, published_at)
+    }
+}
+
+async fn announce_activity(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+    Wants(wants): Wants,
+) -> AppResult<Response> {
+    let bundle = published(public_bundle(&state, &public_id).await?)?;
+    if service::post::attribution(&state, &bundle).0 == state.collective.id {
+        return Err(AppError::NotFound(
+            "this post is the collective's own: no Announce".into(),
+        ));
+    }
+    let published_at = bundle.post.published_at.unwrap_or(bundle.post.created_at);
+    Ok(ActivityJson(
+        wants_json(wants),
+        service::post::announce_of(&state, &bundle, published_at),
+    )
+    .into_response())
 }
 
 fn wants_json(wants: Representation) -> Representation {

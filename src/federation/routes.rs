@@ -9,8 +9,9 @@ use axum::{
 };
 
 use super::{
-    actor::collective_document,
+    actor::{collective_document, member_document},
     collections::OrderedCollection,
+    local::{self, LocalActor},
     negotiate::{ActivityJson, Wants},
     nodeinfo,
     post_routes::{self, PageQuery},
@@ -39,7 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/nodeinfo/{version}", get(nodeinfo_document))
 }
 
-/// The local actor named in the path, or 404. Only the collective exists for now.
+/// The collective named in the path, or 404.
 fn known_actor<'a>(state: &'a AppState, username: &str) -> AppResult<&'a str> {
     if username == state.collective.username {
         Ok(&state.collective.username)
@@ -50,18 +51,45 @@ fn known_actor<'a>(state: &'a AppState, username: &str) -> AppResult<&'a str> {
     }
 }
 
+/// The collections of a member's actor are empty: people follow the collective, which
+/// announces the members' posts. `None` when `username` is the collective.
+async fn member_collection(
+    state: &AppState,
+    username: &str,
+    id: url::Url,
+    wants: Representation,
+) -> AppResult<Option<Response>> {
+    if username == state.collective.username {
+        return Ok(None);
+    }
+    local::resolve(state, username).await?;
+    Ok(Some(collection(
+        state,
+        wants,
+        OrderedCollection::listing(id, Vec::new()),
+    )))
+}
+
 /// The actor: JSON for servers, the profile page for browsers.
 pub async fn actor(
     State(state): State<AppState>,
     Path(username): Path<String>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
-    known_actor(&state, &username)?;
-    match wants {
-        Representation::Html => web::profile::page(&state).await,
-        json => Ok(ActivityJson(
+    let local = local::resolve(&state, &username).await?;
+    match (local, wants) {
+        (LocalActor::Collective, Representation::Html) => web::profile::page(&state).await,
+        (LocalActor::Collective, json) => Ok(ActivityJson(
             json,
             collective_document(&state.settings, &state.urls, &state.collective),
+        )
+        .into_response()),
+        (LocalActor::Member { .. }, Representation::Html) => {
+            Ok(Redirect::to(state.urls.member(&username).as_str()).into_response())
+        }
+        (LocalActor::Member { actor, member }, json) => Ok(ActivityJson(
+            json,
+            member_document(&state.settings, &state.urls, &actor, &member.display_name),
         )
         .into_response()),
     }
@@ -84,6 +112,11 @@ async fn outbox(
     Query(query): Query<PageQuery>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
+    if let Some(empty) =
+        member_collection(&state, &username, state.urls.outbox(&username), wants).await?
+    {
+        return Ok(empty);
+    }
     let name = known_actor(&state, &username)?;
     let id = state.urls.outbox(name);
     let total = db::post::count_published(&state.db).await?;
@@ -103,7 +136,7 @@ async fn outbox(
     let posts = db::post::published_page(&state.db, page - 1, per_page).await?;
     let items: Vec<serde_json::Value> = posts
         .iter()
-        .map(|b| post_routes::create_of(&state, b))
+        .map(|b| post_routes::outbox_item(&state, b))
         .collect();
     let mut body = serde_json::json!({
         "@context": "https://www.w3.org/ns/activitystreams",
@@ -138,6 +171,11 @@ async fn followers(
     Query(query): Query<PageQuery>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
+    if let Some(empty) =
+        member_collection(&state, &username, state.urls.followers(&username), wants).await?
+    {
+        return Ok(empty);
+    }
     let name = known_actor(&state, &username)?;
     let id = state.urls.followers(name);
     let count = db::follower::count_accepted(&state.db, state.collective.id).await?;
@@ -181,6 +219,11 @@ async fn following(
     Path(username): Path<String>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
+    if let Some(empty) =
+        member_collection(&state, &username, state.urls.following(&username), wants).await?
+    {
+        return Ok(empty);
+    }
     let name = known_actor(&state, &username)?;
     let body = OrderedCollection::listing(state.urls.following(name), Vec::new());
     Ok(collection(&state, wants, body))
@@ -192,6 +235,11 @@ async fn featured(
     Path(username): Path<String>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
+    if let Some(empty) =
+        member_collection(&state, &username, state.urls.featured(&username), wants).await?
+    {
+        return Ok(empty);
+    }
     let name = known_actor(&state, &username)?;
     let items = db::post::pinned(&state.db)
         .await?
@@ -235,12 +283,16 @@ async fn webfinger(
             }
             not_found => AppError::NotFound(not_found.to_string()),
         })?;
-    let name = known_actor(&state, &username).map_err(|_| {
-        AppError::NotFound(format!("no account {username}@{domain} on this server"))
-    })?;
+    let profile = match local::resolve(&state, &username)
+        .await
+        .map_err(|_| AppError::NotFound(format!("no account {username}@{domain} on this server")))?
+    {
+        LocalActor::Collective => state.urls.profile(&username),
+        LocalActor::Member { .. } => state.urls.member(&username),
+    };
     Ok(public_json(
         "application/jrd+json",
-        webfinger::actor_jrd(name, &domain, &state.urls),
+        webfinger::actor_jrd(&username, &domain, &state.urls, profile),
     ))
 }
 

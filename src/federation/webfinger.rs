@@ -50,9 +50,8 @@ pub fn local_username(resource: &str, domain: &str, urls: &Urls) -> Result<Strin
 }
 
 /// The JRD for a local actor: its `self` link (ActivityStreams) and its profile page.
-pub fn actor_jrd(username: &str, domain: &str, urls: &Urls) -> Jrd {
+pub fn actor_jrd(username: &str, domain: &str, urls: &Urls, profile: Url) -> Jrd {
     let actor = urls.actor(username);
-    let profile = urls.profile(username);
     Jrd {
         subject: format!("acct:{username}@{domain}"),
         aliases: vec![actor.clone(), profile.clone()],

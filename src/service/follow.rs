@@ -14,7 +14,7 @@ use super::outbox::{self, Emitted, Recipients};
 use crate::{
     db::entity::{
         follower::{self, STATE_ACCEPTED, STATE_PENDING},
-        remote_actor,
+        local_actor, remote_actor,
     },
     federation::objects::object_context,
     state::AppState,
@@ -32,16 +32,18 @@ fn inbox_of(actor: &remote_actor::Model) -> Option<Url> {
     Url::parse(&actor.inbox_url).ok()
 }
 
-/// Queues an `Accept` or `Reject` of a follow for the follower, in `txn`.
+/// Queues an `Accept` or `Reject`, by the followed local actor, of a follow for the follower,
+/// in `txn`.
 async fn answer(
     state: &AppState,
     txn: &impl sea_orm::ConnectionTrait,
+    followed: &local_actor::Model,
     kind: &str,
     follow_id: &str,
     follower_actor: &str,
     inbox: Url,
 ) -> Result<(), DbErr> {
-    let collective = state.urls.actor(&state.collective.username);
+    let collective = state.urls.actor(&followed.username);
     let id = state.urls.activity(&outbox::new_activity_id());
     let now = Utc::now();
     let payload = json!({
@@ -62,7 +64,7 @@ async fn answer(
         Emitted {
             id: &id,
             kind,
-            actor_id: state.collective.id,
+            actor_id: followed.id,
             object: &collective,
             post_id: None,
             payload: &payload,
@@ -74,20 +76,23 @@ async fn answer(
     Ok(())
 }
 
-/// A `Follow` of the collective from `actor`. Following again (e.g. after the follower's server
-/// lost our Accept) answers again rather than failing.
+/// A `Follow` of a local actor (the collective, or a member's actor) from `actor`. Following
+/// again (e.g. after the follower's server lost our Accept) answers again rather than failing.
+/// Only the collective may approve followers by hand.
 pub async fn receive_follow(
     state: &AppState,
+    followed: &local_actor::Model,
     actor: &remote_actor::Model,
     follow_id: &str,
 ) -> Result<(), DbErr> {
     let Some(inbox) = inbox_of(actor) else {
         return Ok(());
     };
-    let manual = state.settings.collective.manually_approves_followers;
+    let manual =
+        followed.id == state.collective.id && state.settings.collective.manually_approves_followers;
     let txn = state.db.begin().await?;
     let existing = follower::Entity::find()
-        .filter(follower::Column::LocalActorId.eq(state.collective.id))
+        .filter(follower::Column::LocalActorId.eq(followed.id))
         .filter(follower::Column::ActorUrl.eq(&actor.actor_url))
         .one(&txn)
         .await?;
@@ -109,7 +114,7 @@ pub async fn receive_follow(
         }
         None => {
             follower::ActiveModel {
-                local_actor_id: Set(state.collective.id),
+                local_actor_id: Set(followed.id),
                 actor_url: Set(actor.actor_url.clone()),
                 inbox_url: Set(actor.inbox_url.clone()),
                 shared_inbox_url: Set(actor.shared_inbox_url.clone()),
@@ -129,7 +134,16 @@ pub async fn receive_follow(
         }
     };
     if accepted {
-        answer(state, &txn, "Accept", follow_id, &actor.actor_url, inbox).await?;
+        answer(
+            state,
+            &txn,
+            followed,
+            "Accept",
+            follow_id,
+            &actor.actor_url,
+            inbox,
+        )
+        .await?;
     }
     txn.commit().await?;
     if accepted {
@@ -140,14 +154,33 @@ pub async fn receive_follow(
 }
 
 /// `Undo{Follow}` from `actor`: only the follower can end their own follow.
-pub async fn receive_undo_follow(state: &AppState, actor: &str) -> Result<(), DbErr> {
+pub async fn receive_undo_follow(
+    state: &AppState,
+    followed_id: i64,
+    actor: &str,
+) -> Result<(), DbErr> {
     follower::Entity::delete_many()
-        .filter(follower::Column::LocalActorId.eq(state.collective.id))
+        .filter(follower::Column::LocalActorId.eq(followed_id))
         .filter(follower::Column::ActorUrl.eq(actor))
         .exec(&state.db)
         .await?;
     tracing::info!(follower = %actor, "unfollowed");
     Ok(())
+}
+
+/// The local actor a follower row follows.
+async fn followed_by(
+    db: &DatabaseConnection,
+    state: &AppState,
+    id: i64,
+) -> Result<local_actor::Model, DbErr> {
+    if id == state.collective.id {
+        return Ok(state.collective.clone());
+    }
+    local_actor::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("local actor {id}")))
 }
 
 async fn find(db: &DatabaseConnection, id: i64) -> Result<follower::Model, FollowError> {
@@ -167,10 +200,15 @@ pub async fn approve(state: &AppState, id: i64) -> Result<(), FollowError> {
     let follow_id = row.follow_activity_url.clone().unwrap_or_default();
     let txn = state.db.begin().await?;
     let actor_url = row.actor_url.clone();
+    let local_actor_id = row.local_actor_id;
     let mut active: follower::ActiveModel = row.into();
     active.state = Set(STATE_ACCEPTED.to_string());
     active.update(&txn).await?;
-    answer(state, &txn, "Accept", &follow_id, &actor_url, inbox).await?;
+    let followed = followed_by(&state.db, state, local_actor_id).await?;
+    answer(
+        state, &txn, &followed, "Accept", &follow_id, &actor_url, inbox,
+    )
+    .await?;
     txn.commit().await?;
     state.wake_delivery();
     Ok(())
@@ -184,7 +222,17 @@ pub async fn reject(state: &AppState, id: i64) -> Result<(), FollowError> {
     let follow_id = row.follow_activity_url.clone().unwrap_or_default();
     let txn = state.db.begin().await?;
     follower::Entity::delete_by_id(row.id).exec(&txn).await?;
-    answer(state, &txn, "Reject", &follow_id, &row.actor_url, inbox).await?;
+    let followed = followed_by(&state.db, state, row.local_actor_id).await?;
+    answer(
+        state,
+        &txn,
+        &followed,
+        "Reject",
+        &follow_id,
+        &row.actor_url,
+        inbox,
+    )
+    .await?;
     txn.commit().await?;
     state.wake_delivery();
     Ok(())

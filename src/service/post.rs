@@ -284,14 +284,8 @@ pub fn object_with_counts(
     bundle: &PostBundle,
     counts: Counts,
 ) -> serde_json::Value {
-    let collective = &state.collective.username;
-    objects::post_object(
-        bundle,
-        &state.urls,
-        &state.urls.actor(collective),
-        &state.urls.followers(collective),
-        counts,
-    )
+    let (_, actor, followers) = attribution(state, bundle);
+    objects::post_object(bundle, &state.urls, &actor, &followers, counts)
 }
 
 /// The object as activities carry it (counts are not part of what they announce).
@@ -299,6 +293,28 @@ pub fn object_of(state: &AppState, bundle: &PostBundle) -> serde_json::Value {
     object_with_counts(state, bundle, Counts::default())
 }
 
+/// Who a post is attributed to: the author's own actor when `publishing.member_actors` is on
+/// and the author has one, else the collective. Returns (actor id, actor URL, followers URL).
+pub fn attribution(state: &AppState, bundle: &PostBundle) -> (i64, url::Url, url::Url) {
+    let author = &bundle.author;
+    match author.local_actor_id {
+        Some(actor_id) if state.settings.publishing.member_actors => (
+            actor_id,
+            state.urls.actor(&author.username),
+            state.urls.followers(&author.username),
+        ),
+        _ => (
+            state.collective.id,
+            state.urls.actor(&state.collective.username),
+            state.urls.followers(&state.collective.username),
+        ),
+    }
+}
+
+/// Records `kind` (Create, Update, Delete) of the post and queues it for the followers. When
+/// the post is a member's, the member's actor sends it (to its own followers and to the
+/// collective's) and, on Create, the collective announces it to its followers — the FEP-1b12
+/// way a group shares its members' posts.
 async fn emit_for(
     state: &AppState,
     txn: &DatabaseTransaction,
@@ -307,7 +323,8 @@ async fn emit_for(
     id: &url::Url,
     at: DateTime<Utc>,
 ) -> Result<(), PostError> {
-    let actor = state.urls.actor(&state.collective.username);
+    let (actor_id, actor, _) = attribution(state, bundle);
+    let by_member = actor_id != state.collective.id;
     let object_url = state.urls.post(&bundle.post.public_id);
     let object = match kind {
         "Delete" => objects::tombstone(&object_url, objects::object_type(bundle), at),
@@ -322,20 +339,79 @@ async fn emit_for(
         map.insert("to".into(), addressed["to"].clone());
         map.insert("cc".into(), addressed["cc"].clone());
     }
+    // A member's edits and deletions also reach those who saw the post through the collective.
+    let extra = if by_member && kind != "Create" {
+        crate::delivery::queue::follower_inboxes(txn, state.collective.id).await?
+    } else {
+        Vec::new()
+    };
     outbox::emit(
         txn,
         Emitted {
             id,
             kind,
-            actor_id: state.collective.id,
+            actor_id,
             object: &object_url,
             post_id: Some(bundle.post.id),
             payload: &payload,
             at,
-            to: Recipients::FollowersAnd(Vec::new()),
+            to: Recipients::FollowersAnd(extra),
         },
     )
     .await?;
+    if by_member && kind == "Create" {
+        let announce_id = state.urls.post_announce(&bundle.post.public_id);
+        let announce = announce_of(state, bundle, at);
+        outbox::emit(
+            txn,
+            Emitted {
+                id: &announce_id,
+                kind: "Announce",
+                actor_id: state.collective.id,
+                object: &object_url,
+                post_id: Some(bundle.post.id),
+                payload: &announce,
+                at,
+                to: Recipients::FollowersAnd(Vec::new()),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The collective's `Announce` of a member's post.
+pub fn announce_of(state: &AppState, bundle: &PostBundle, at: DateTime<Utc>) -> serde_json::Value {
+    let collective = &state.collective.username;
+    serde_json::json!({
+        "@context": objects::object_context(),
+        "id": state.urls.post_announce(&bundle.post.public_id),
+        "type": "Announce",
+        "actor": state.urls.actor(collective),
+        "published": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "to": [objects::PUBLIC],
+        "cc": [state.urls.followers(collective), attribution(state, bundle).1],
+        "object": state.urls.post(&bundle.post.public_id),
+    })
+}
+
+/// Gives the author an actor of their own (key pair generated once) when member actors are on.
+async fn ensure_member_actor(state: &AppState, author_id: i64) -> Result<(), PostError> {
+    if !state.settings.publishing.member_actors {
+        return Ok(());
+    }
+    let Some(author) = member::Entity::find_by_id(author_id).one(&state.db).await? else {
+        return Ok(());
+    };
+    if author.local_actor_id.is_some() {
+        return Ok(());
+    }
+    let actor = super::actor::ensure_local_actor(&state.db, &author.username)
+        .await
+        .map_err(|e| PostError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
+    let mut active: member::ActiveModel = author.into();
+    active.local_actor_id = Set(Some(actor.id));
+    active.update(&state.db).await?;
     Ok(())
 }
 
@@ -445,6 +521,7 @@ async fn publish(
     from: Status,
     at: DateTime<Utc>,
 ) -> Result<bool, PostError> {
+    ensure_member_actor(state, current.author_id).await?;
     let txn = state.db.begin().await?;
     let result = post::Entity::update_many()
         .col_expr(

@@ -13,6 +13,7 @@ mod crash;
 mod discovery;
 mod federation;
 mod interop_fedify;
+mod member_actors;
 mod objects;
 mod remote;
 mod site;
