@@ -279,16 +279,20 @@ fn mention_at(rest: &str) -> Option<(&str, &str, usize)> {
         .find(|c: char| !is_host_char(c))
         .unwrap_or(host_part.len());
     let host = host_part[..host_len].trim_end_matches(['.', '-']);
-    if host.is_empty() || !host.contains('.') || host.starts_with('.') {
+    if host.is_empty() || host.starts_with('.') {
         return None;
     }
-    // A port (development servers) belongs to the host: `@alice@127.0.0.1:8080`.
+    // A port (development servers) belongs to the host: `@alice@localhost:8080`.
     let after = &host_part[host.len()..];
     let port_len = after
         .strip_prefix(':')
         .map(|p| p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len()))
         .filter(|len| *len > 0)
         .map_or(0, |len| len + 1);
+    // A public host has a dot; a dotless one (localhost) only counts with a port.
+    if !host.contains('.') && port_len == 0 {
+        return None;
+    }
     let host = &host_part[..host.len() + port_len];
     Some((user, host, user_len + 1 + host.len()))
 }

@@ -233,6 +233,19 @@ pub async fn update(
     let rendered = render(state, &input).await;
     let now = Utc::now();
     let published = status == Status::Published;
+    let mentioned = if published {
+        inboxes_of(
+            state,
+            rendered
+                .mentions
+                .iter()
+                .map(|(_, actor, _)| actor.clone())
+                .collect(),
+        )
+        .await
+    } else {
+        Vec::new()
+    };
     let txn = state.db.begin().await?;
     let mut update = post::Entity::update_many()
         .col_expr(post::Column::Title, Expr::value(input.title))
@@ -262,7 +275,7 @@ pub async fn update(
     if published {
         let bundle = bundle_in(&txn, public_id).await?;
         let id = state.urls.activity(&outbox::new_activity_id());
-        emit_for(state, &txn, &bundle, "Update", &id, now).await?;
+        emit_for(state, &txn, &bundle, "Update", &id, now, mentioned).await?;
     }
     let saved = bundle_in(&txn, public_id).await?.post;
     txn.commit().await?;
@@ -322,6 +335,7 @@ async fn emit_for(
     kind: &str,
     id: &url::Url,
     at: DateTime<Utc>,
+    mentioned: Vec<url::Url>,
 ) -> Result<(), PostError> {
     let (actor_id, actor, _) = attribution(state, bundle);
     let by_member = actor_id != state.collective.id;
@@ -340,11 +354,10 @@ async fn emit_for(
         map.insert("cc".into(), addressed["cc"].clone());
     }
     // A member's edits and deletions also reach those who saw the post through the collective.
-    let extra = if by_member && kind != "Create" {
-        crate::delivery::queue::follower_inboxes(txn, state.collective.id).await?
-    } else {
-        Vec::new()
-    };
+    let mut extra = mentioned;
+    if by_member && kind != "Create" {
+        extra.extend(crate::delivery::queue::follower_inboxes(txn, state.collective.id).await?);
+    }
     outbox::emit(
         txn,
         Emitted {
@@ -393,6 +406,45 @@ pub fn announce_of(state: &AppState, bundle: &PostBundle, at: DateTime<Utc>) -> 
         "cc": [state.urls.followers(collective), attribution(state, bundle).1],
         "object": state.urls.post(&bundle.post.public_id),
     })
+}
+
+/// The inboxes of the accounts a post mentions (fetched before any transaction: the network is
+/// slow; an account that cannot be fetched is simply not delivered to).
+async fn mention_inboxes(state: &AppState, post_id: i64) -> Result<Vec<url::Url>, PostError> {
+    let actors: Vec<String> = post_mention::Entity::find()
+        .filter(post_mention::Column::PostId.eq(post_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| m.actor_url)
+        .collect();
+    Ok(inboxes_of(state, actors).await)
+}
+
+/// The inboxes (shared preferred) of remote actors, fetched or cached.
+async fn inboxes_of(state: &AppState, actors: Vec<String>) -> Vec<url::Url> {
+    let context = state.federation.context();
+    let mut inboxes = Vec::new();
+    for actor in actors {
+        let Ok(actor_url) = url::Url::parse(&actor) else {
+            continue;
+        };
+        match crate::federation::remote_actor::get(state, &context, &actor_url, false).await {
+            Ok(actor) => {
+                let inbox = actor
+                    .shared_inbox_url
+                    .as_deref()
+                    .unwrap_or(&actor.inbox_url);
+                if let Ok(inbox) = url::Url::parse(inbox) {
+                    inboxes.push(inbox);
+                }
+            }
+            Err(err) => {
+                tracing::info!(mention = %actor_url, error = %err, "mentioned account not reachable")
+            }
+        }
+    }
+    inboxes
 }
 
 /// Gives the author an actor of their own (key pair generated once) when member actors are on.
@@ -522,6 +574,7 @@ async fn publish(
     at: DateTime<Utc>,
 ) -> Result<bool, PostError> {
     ensure_member_actor(state, current.author_id).await?;
+    let mentioned = mention_inboxes(state, current.id).await?;
     let txn = state.db.begin().await?;
     let result = post::Entity::update_many()
         .col_expr(
@@ -547,7 +600,7 @@ async fn publish(
     }
     let bundle = bundle_in(&txn, &current.public_id).await?;
     let id = state.urls.post_create(&current.public_id);
-    emit_for(state, &txn, &bundle, "Create", &id, at).await?;
+    emit_for(state, &txn, &bundle, "Create", &id, at, mentioned).await?;
     txn.commit().await?;
     state.wake_delivery();
     tracing::info!(post = %current.public_id, "published");
@@ -617,6 +670,7 @@ pub async fn delete(
         }
         Status::Published if role.can_publish() => {
             let now = Utc::now();
+            let mentioned = mention_inboxes(state, current.id).await?;
             let txn = state.db.begin().await?;
             let bundle = bundle_in(&txn, public_id).await?;
             let result = post::Entity::update_many()
@@ -636,7 +690,7 @@ pub async fn delete(
                 return Err(PostError::Conflict);
             }
             let id = state.urls.activity(&outbox::new_activity_id());
-            emit_for(state, &txn, &bundle, "Delete", &id, now).await?;
+            emit_for(state, &txn, &bundle, "Delete", &id, now, mentioned).await?;
             txn.commit().await?;
             state.wake_delivery();
             Ok(())

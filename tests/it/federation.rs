@@ -681,3 +681,53 @@ async fn two_processes_share_a_fan_out_without_duplicates() {
         20
     );
 }
+
+/// A mention is resolved by WebFinger, linked like Mastodon links it, tagged, addressed, and
+/// delivered to the mentioned account even if it does not follow.
+async fn mentions_are_resolved_tagged_and_delivered(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = RemoteServer::start(Behaviour::Ok).await;
+    let handle = format!("alice@{}", alice.base.trim_start_matches("http://"));
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    let id = app
+        .publish_post(
+            &editor,
+            note(&format!(
+                "Merci @{handle} et @nobody@unresolvable.invalid !"
+            )),
+        )
+        .await;
+    let object = app.get_activity_json(&format!("/posts/{id}")).await;
+    let content = object["content"].as_str().expect("content");
+    assert!(
+        content.contains(&format!(r#"<span class="h-card"><a href="{}/@alice" class="u-url mention">@<span>alice</span></a></span>"#, alice.base)),
+        "{content}"
+    );
+    assert!(
+        content.contains("@nobody@unresolvable.invalid"),
+        "unresolved mentions stay text: {content}"
+    );
+    let mention = object["tag"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .find(|t| t["type"] == "Mention")
+        .cloned()
+        .expect("a Mention tag");
+    assert_eq!(mention["href"], alice.actor);
+    assert_eq!(mention["name"], format!("@{handle}"));
+    assert!(
+        object["cc"]
+            .as_array()
+            .expect("cc")
+            .iter()
+            .any(|c| c == &json!(alice.actor))
+    );
+    app.deliver().await;
+    let received = alice.received();
+    assert_eq!(received.len(), 1, "the mentioned account got the post");
+    assert_eq!(received[0].body["type"], "Create");
+}
+db_test!(mentions_are_resolved_tagged_and_delivered);

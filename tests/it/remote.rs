@@ -99,6 +99,7 @@ impl RemoteServer {
             .route("/inbox", post(inbox))
             .route("/users/{name}/inbox", post(inbox))
             .route("/notes/{id}", get(document))
+            .route("/.well-known/webfinger", get(webfinger))
             .with_state(Ctx(server.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await });
         server
@@ -274,6 +275,18 @@ async fn actor_document(State(Ctx(server)): State<Ctx>, headers: HeaderMap) -> R
         "publicKey": { "id": server.key_id, "owner": server.actor, "publicKeyPem": pem },
     });
     ([("content-type", "application/activity+json")], Json(doc)).into_response()
+}
+
+async fn webfinger(State(Ctx(server)): State<Ctx>) -> Response {
+    let host = server.base.trim_start_matches("http://");
+    Json(json!({
+        "subject": format!("acct:alice@{host}"),
+        "links": [
+            { "rel": "self", "type": "application/activity+json", "href": server.actor },
+            { "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": format!("{}/@alice", server.base) },
+        ],
+    }))
+    .into_response()
 }
 
 async fn document(State(Ctx(server)): State<Ctx>, uri: axum::http::Uri) -> Response {
