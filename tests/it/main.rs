@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod browser;
 mod cli;
 mod cli_admin;
 mod conversations;

@@ -391,6 +391,42 @@ pub fn interop_dir() -> PathBuf {
         .clone()
 }
 
+/// The real-browser tests of `tests/browser` (playwright-core), installed on first use like
+/// [`interop_dir`]. playwright-core never downloads a browser: it drives [`chromium`].
+pub fn browser_dir() -> PathBuf {
+    static READY: OnceLock<PathBuf> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+            if !dir.join("node_modules/playwright-core").is_dir() {
+                let status = Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund"])
+                    .current_dir(&dir)
+                    .status()
+                    .expect("npm must be installed to run the browser tests");
+                assert!(status.success(), "npm ci in tests/browser failed");
+            }
+            dir
+        })
+        .clone()
+}
+
+/// The Chromium binary the browser tests drive: `$TRIBUNE_CHROMIUM`, else Debian's
+/// `/usr/bin/chromium`. Missing, the test fails (it never passes without a browser).
+pub fn chromium() -> PathBuf {
+    let path = std::env::var_os("TRIBUNE_CHROMIUM")
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        path.is_file(),
+        "Chromium is not installed ({} not found): the browser tests need it. Install it with \
+         `apt-get install chromium` (Debian's package; `.ci/run` does this), or set \
+         TRIBUNE_CHROMIUM to a Chromium binary",
+        path.display()
+    );
+    path
+}
+
 /// Runs `node tests/interop/SCRIPT ARGS` with `input` on stdin; returns (success, stdout, stderr).
 pub fn run_node(script: &str, args: &[&str], input: &str) -> (bool, String, String) {
     use std::io::Write;
