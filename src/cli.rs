@@ -225,3 +225,87 @@ pub async fn post_delete(state: &AppState, id_or_url: &str) -> anyhow::Result<()
     println!("post {public_id} deleted");
     Ok(())
 }
+
+/// `comment list [--pending]`: id first, then state, post, author, date and an excerpt.
+pub async fn comment_list(state: &AppState, pending: bool) -> anyhow::Result<()> {
+    let comments = service::moderation::comments(&state.db, pending).await?;
+    let with_authors = db::comment::with_authors(&state.db, comments).await?;
+    println!(
+        "{:<8} {:<9} {:<17} {:<32} {:<17} excerpt",
+        "id", "state", "post", "author", "received"
+    );
+    let post_ids: Vec<i64> = with_authors.iter().map(|c| c.comment.post_id).collect();
+    let posts: std::collections::HashMap<i64, String> = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        crate::db::entity::post::Entity::find()
+            .filter(crate::db::entity::post::Column::Id.is_in(post_ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.public_id))
+            .collect()
+    };
+    for c in with_authors {
+        let author = format!("{}@{}", c.author.preferred_username, c.author.host);
+        let excerpt = crate::domain::sanitize::remote_text(&c.comment.content_html, 60);
+        println!(
+            "{:<8} {:<9} {:<17} {:<32} {:<17} {}",
+            c.comment.id,
+            c.comment.state,
+            posts.get(&c.comment.post_id).map_or("?", String::as_str),
+            author,
+            c.comment.received_at.format("%Y-%m-%d %H:%M"),
+            excerpt.replace('\n', " ")
+        );
+    }
+    Ok(())
+}
+
+/// `comment approve ID` / `comment reject ID`.
+pub async fn comment_decide(state: &AppState, id: i64, approve: bool) -> anyhow::Result<()> {
+    let decision = if approve {
+        service::moderation::Decision::Approve
+    } else {
+        service::moderation::Decision::Reject
+    };
+    service::moderation::decide(&state.db, id, decision).await?;
+    println!(
+        "comment {id} {}",
+        if approve { "approved" } else { "rejected" }
+    );
+    Ok(())
+}
+
+pub async fn block_add(state: &AppState, target: &str, reason: Option<&str>) -> anyhow::Result<()> {
+    let blocked = service::moderation::block(&state.db, target, reason).await?;
+    println!("blocked {blocked}");
+    Ok(())
+}
+
+pub async fn block_remove(state: &AppState, target: &str) -> anyhow::Result<()> {
+    if service::moderation::unblock(&state.db, target).await? {
+        println!("unblocked {target}");
+        Ok(())
+    } else {
+        bail!("{target} was not blocked (see `tribune block list`)")
+    }
+}
+
+pub async fn block_allow(state: &AppState, host: &str) -> anyhow::Result<()> {
+    let allowed = service::moderation::allow(&state.db, host).await?;
+    println!("allowed {allowed}");
+    Ok(())
+}
+
+pub async fn block_list(state: &AppState) -> anyhow::Result<()> {
+    println!("{:<7} {:<48} reason", "kind", "target");
+    for rule in service::moderation::rules(&state.db).await? {
+        println!(
+            "{:<7} {:<48} {}",
+            rule.kind,
+            rule.target,
+            rule.reason.unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -40,6 +40,46 @@ enum Command {
         #[command(subcommand)]
         command: PostCommand,
     },
+    /// Moderate replies from the fediverse.
+    Comment {
+        #[command(subcommand)]
+        command: CommentCommand,
+    },
+    /// Block actors and instances (or allow instances in allowlist mode).
+    Block {
+        #[command(subcommand)]
+        command: BlockCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CommentCommand {
+    /// List replies (id first), newest first.
+    List {
+        /// Only those awaiting review.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Publish a reply on the site.
+    Approve { id: i64 },
+    /// Refuse a reply.
+    Reject { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum BlockCommand {
+    /// Block an actor (its URL) or an instance (its host name).
+    Add {
+        target: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a block (or an allow rule).
+    Remove { target: String },
+    /// List blocks and allowed instances.
+    List,
+    /// Allow an instance (in allowlist mode only allowed instances federate).
+    Allow { host: String },
 }
 
 #[derive(Subcommand)]
@@ -177,6 +217,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     generate_password,
                 } => cli::member_set_password(&state, &username, generate_password).await,
                 MemberCommand::Remove { username } => cli::member_remove(&state, &username).await,
+            }
+        }
+        Command::Comment { command } => {
+            let state = app::prepare(settings).await?;
+            match command {
+                CommentCommand::List { pending } => cli::comment_list(&state, pending).await,
+                CommentCommand::Approve { id } => cli::comment_decide(&state, id, true).await,
+                CommentCommand::Reject { id } => cli::comment_decide(&state, id, false).await,
+            }
+        }
+        Command::Block { command } => {
+            let state = app::prepare(settings).await?;
+            match command {
+                BlockCommand::Add { target, reason } => {
+                    cli::block_add(&state, &target, reason.as_deref()).await
+                }
+                BlockCommand::Remove { target } => cli::block_remove(&state, &target).await,
+                BlockCommand::List => cli::block_list(&state).await,
+                BlockCommand::Allow { host } => cli::block_allow(&state, &host).await,
             }
         }
         Command::Post { command } => {
