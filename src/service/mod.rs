@@ -1,6 +1,7 @@
 //! Write use-cases. Each owns its transaction; later ones enqueue deliveries inside it.
 
 pub mod actor;
+pub mod delivery;
 pub mod follow;
 pub mod member;
 pub mod outbox;

@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod admin_federation;
 mod cli;
 mod cli_admin;
 mod crash;
