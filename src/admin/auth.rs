@@ -104,6 +104,15 @@ impl CurrentMember {
         AdminError::not_found(self.locale)
     }
 
+    /// Pages for editors and admins (followers, delivery); authors get a clear 403.
+    pub fn require_editor(&self) -> Result<(), AdminError> {
+        if self.role.can_publish() {
+            Ok(())
+        } else {
+            Err(self.forbidden("admin.error.editors_only"))
+        }
+    }
+
     /// Admin pages only; others get a clear 403.
     pub fn require_admin(&self) -> Result<(), AdminError> {
         if self.role.can_manage_members() {

@@ -1,4 +1,5 @@
-//! The dashboard (`/admin`): followers, what awaits review, what is scheduled, latest posts.
+//! The dashboard (`/admin`): followers and follow requests, what awaits review, what is
+//! scheduled, latest posts.
 
 use askama::Template;
 use axum::{
@@ -21,6 +22,8 @@ struct DashboardPage {
     t: Catalog,
     chrome: Chrome,
     followers: u64,
+    /// "N follow requests wait…", for editors and admins when there are some.
+    pending_requests: Option<String>,
     published: u64,
     can_publish: bool,
     awaiting: Vec<PostRow>,
@@ -52,10 +55,24 @@ pub async fn page(
     let awaiting = db::post::with_statuses(&state.db, waiting, mine, 50).await?;
     let scheduled = db::post::with_statuses(&state.db, &[Status::Scheduled], mine, 50).await?;
     let latest = db::post::published_page(&state.db, 0, 5).await?;
+    let pending = if can_publish {
+        db::follower::count_pending(&state.db, state.collective.id).await?
+    } else {
+        0
+    };
+    let pending_requests = (pending > 0).then(|| {
+        let key = if pending == 1 {
+            "admin.dashboard.pending_request_one"
+        } else {
+            "admin.dashboard.pending_requests"
+        };
+        t.fmt(key, &[("count", &pending.to_string())])
+    });
     let page = DashboardPage {
         t,
         chrome: Chrome::of(&me, "dashboard").with_done(t, query.done.as_deref()),
         followers: db::follower::count_accepted(&state.db, state.collective.id).await?,
+        pending_requests,
         published: db::post::count_published(&state.db).await?,
         can_publish,
         awaiting: PostRow::all(&state, t, &awaiting),

@@ -1,13 +1,15 @@
-//! The admin panel: members log in, write, review, schedule and publish posts, and admins manage
-//! accounts. Server-rendered HTML that works without JavaScript; `static/admin.js` only enhances
-//! it (live preview, counters). Handlers parse → call a `service` → render a template from
-//! `views`; every state-changing form goes through [`auth::Posted`], which checks the CSRF token
-//! before the handler runs.
+//! The admin panel: members log in, write, review, schedule and publish posts; editors answer
+//! follow requests and watch delivery; admins manage accounts. Server-rendered HTML that works
+//! without JavaScript; `static/admin.js` only enhances it (live preview, counters). Handlers
+//! parse → call a `service` → render a template from `views`; every state-changing form goes
+//! through [`auth::Posted`], which checks the CSRF token before the handler runs.
 
 mod account;
 mod auth;
 mod dashboard;
+mod delivery;
 mod failure;
+mod followers;
 mod login;
 mod members;
 mod post_actions;
@@ -59,6 +61,15 @@ pub fn router() -> Router<AppState> {
             "/admin/members/{username}/access",
             post(members::set_access),
         )
+        .route("/admin/followers", get(followers::page))
+        .route("/admin/followers/{id}/approve", post(followers::approve))
+        .route("/admin/followers/{id}/reject", post(followers::reject))
+        .route(
+            "/admin/followers/{id}/remove",
+            get(followers::confirm_remove).post(followers::remove),
+        )
+        .route("/admin/delivery", get(delivery::page))
+        .route("/admin/delivery/retry", post(delivery::retry))
         .route("/admin/account", get(account::page))
         .route("/admin/account/password", post(account::change_password))
         .route("/admin/account/language", post(account::set_language))

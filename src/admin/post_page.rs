@@ -11,6 +11,7 @@ use super::{
 };
 use crate::{
     db::post::PostBundle,
+    delivery::queue::Counts,
     domain::post::{MAX_CONTENT_WARNING, MAX_SUMMARY, MAX_TITLE, Status},
     i18n::Catalog,
     state::AppState,
@@ -122,6 +123,8 @@ pub struct PostPage {
     pub can_pin: bool,
     pub can_delete: bool,
     pub preview: Option<Preview>,
+    /// A published post: how its deliveries to followers' servers are going.
+    pub deliveries: Option<Counts>,
     /// After a conflict: the text saved by someone else, to merge by hand.
     pub theirs: Option<String>,
     pub max_title: usize,
@@ -174,6 +177,7 @@ impl PostPage {
             can_pin: published && publisher,
             can_delete,
             preview: None,
+            deliveries: None,
             theirs: None,
             max_title: MAX_TITLE,
             max_summary: MAX_SUMMARY,
@@ -183,6 +187,11 @@ impl PostPage {
 
     pub fn with_alert(mut self, alert: String) -> PostPage {
         self.alert = Some(alert);
+        self
+    }
+
+    pub fn with_deliveries(mut self, deliveries: Option<Counts>) -> PostPage {
+        self.deliveries = deliveries;
         self
     }
 

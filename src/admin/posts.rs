@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     db::{self, post::PostBundle},
+    delivery::queue,
     domain::post::Status,
     i18n::Catalog,
     service::post::{self as service, PostError},
@@ -157,7 +158,12 @@ pub async fn edit_form(
 ) -> Result<Response, AdminError> {
     let bundle = editable(&state, &me, &public_id).await?;
     let editing = Editing::of(&state, &bundle);
+    let deliveries = match editing.status {
+        Status::Published => Some(queue::counts(&state.db, Some(bundle.post.id)).await?),
+        _ => None,
+    };
     let page = PostPage::new(&me, Some(&editing), PostForm::of(&bundle), Vec::new())
+        .with_deliveries(deliveries)
         .with_done(query.done.as_deref());
     views::html(StatusCode::OK, &page)
 }

@@ -23,6 +23,8 @@ pub struct Chrome {
 pub struct NavMember {
     pub display_name: String,
     pub is_admin: bool,
+    /// Editors and admins: followers and delivery pages.
+    pub is_editor: bool,
 }
 
 impl Chrome {
@@ -41,6 +43,7 @@ impl Chrome {
             member: Some(NavMember {
                 display_name: me.member.display_name.clone(),
                 is_admin: me.role.can_manage_members(),
+                is_editor: me.role.can_publish(),
             }),
             csrf: me.csrf.clone(),
             section,
@@ -75,6 +78,10 @@ fn done_message(t: Catalog, key: &str) -> Option<String> {
         "password",
         "language",
         "logged_out",
+        "follower_approved",
+        "follower_rejected",
+        "follower_removed",
+        "host_retried",
     ];
     KNOWN
         .contains(&key)

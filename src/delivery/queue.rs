@@ -1,7 +1,7 @@
 //! The delivery queue table: enqueueing (inside the caller's transaction), claiming due rows with
 //! a lease, and recording outcomes; plus the state of each remote host.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -13,6 +13,7 @@ use sea_orm::{
 use url::Url;
 
 use crate::db::entity::{
+    activity,
     delivery::{self, DELIVERED, FAILED, PARKED, PENDING},
     follower::{self, STATE_ACCEPTED},
     remote_host::{self, REACHABLE, UNREACHABLE},
@@ -401,6 +402,57 @@ pub struct Counts {
     pub parked: u64,
 }
 
+impl Counts {
+    /// Adds `n` deliveries in `state` (unknown states are ignored).
+    fn add(&mut self, state: &str, n: u64) {
+        match state {
+            PENDING => self.pending += n,
+            DELIVERED => self.delivered += n,
+            FAILED => self.failed += n,
+            PARKED => self.parked += n,
+            _ => {}
+        }
+    }
+}
+
+/// Counts deliveries by state for each of `post_ids` (the deliveries of all their activities:
+/// create, updates, delete) in one grouped query. Posts without deliveries are absent.
+pub async fn counts_by_post(
+    db: &impl ConnectionTrait,
+    post_ids: &[i64],
+) -> Result<HashMap<i64, Counts>, DbErr> {
+    let mut by_post: HashMap<i64, Counts> = HashMap::new();
+    if post_ids.is_empty() {
+        return Ok(by_post);
+    }
+    let post_id = (activity::Entity, activity::Column::PostId);
+    let state = (delivery::Entity, delivery::Column::State);
+    let mut query = Query::select();
+    query
+        .column(post_id)
+        .column(state)
+        .expr(Expr::col((delivery::Entity, delivery::Column::Id)).count())
+        .from(delivery::Entity)
+        .inner_join(
+            activity::Entity,
+            Expr::col((activity::Entity, activity::Column::Id))
+                .equals((delivery::Entity, delivery::Column::ActivityId)),
+        )
+        .and_where(Expr::col(post_id).is_in(post_ids.iter().copied()))
+        .group_by_col(post_id)
+        .group_by_col(state);
+    for row in db.query_all(&query).await? {
+        let post: i64 = row.try_get_by_index(0)?;
+        let state: String = row.try_get_by_index(1)?;
+        let n: i64 = row.try_get_by_index(2)?;
+        by_post
+            .entry(post)
+            .or_default()
+            .add(&state, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(by_post)
+}
+
 /// Counts deliveries by state, for the activities of one post if `post_id` is given.
 pub async fn counts(db: &impl ConnectionTrait, post_id: Option<i64>) -> Result<Counts, DbErr> {
     let backend = db.get_database_backend();
@@ -422,14 +474,7 @@ pub async fn counts(db: &impl ConnectionTrait, post_id: Option<i64>) -> Result<C
     for row in rows {
         let state: String = row.try_get_by_index(0)?;
         let n: i64 = row.try_get_by_index(1)?;
-        let n = u64::try_from(n).unwrap_or(0);
-        match state.as_str() {
-            PENDING => counts.pending = n,
-            DELIVERED => counts.delivered = n,
-            FAILED => counts.failed = n,
-            PARKED => counts.parked = n,
-            _ => {}
-        }
+        counts.add(&state, u64::try_from(n).unwrap_or(0));
     }
     Ok(counts)
 }

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod conversation;
+pub mod delivery;
 pub mod follow;
 pub mod member;
 pub mod moderation;

@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod browser;
+mod admin_federation;
 mod cli;
 mod cli_admin;
 mod conversations;
