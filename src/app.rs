@@ -3,9 +3,10 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
+use axum::http::{HeaderValue, header};
 use axum::{Router, http::StatusCode, response::IntoResponse};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
     admin,
@@ -57,6 +58,25 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(web::remember_accept_language))
+        // Headers every response carries unless a route set its own: no MIME sniffing, no
+        // framing, referrers kept to our origin, and a deny-all Content-Security-Policy (pages
+        // set a wider one of their own).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

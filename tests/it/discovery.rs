@@ -440,3 +440,33 @@ async fn health_check_reports_the_database(backend: Backend) {
     assert_eq!(body["status"], "ok");
 }
 db_test!(health_check_reports_the_database);
+
+/// Every response carries the protective headers; pages keep their own CSP.
+async fn responses_carry_security_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (path, accept) in [
+        ("/actors/collectif", ACCEPT_AS),
+        ("/@collectif", ACCEPT_BROWSER),
+        ("/.well-known/webfinger?resource=bad", "*/*"),
+        ("/nowhere", "*/*"),
+    ] {
+        let response = app.get(path, accept).await;
+        assert_eq!(
+            header(&response, "x-content-type-options"),
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(header(&response, "x-frame-options"), "DENY", "{path}");
+        assert_eq!(
+            header(&response, "referrer-policy"),
+            "strict-origin-when-cross-origin",
+            "{path}"
+        );
+        let csp = header(&response, "content-security-policy");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+    }
+}
+db_test!(responses_carry_security_headers);

@@ -6,8 +6,8 @@
 mod support;
 
 mod admin;
-mod browser;
 mod admin_federation;
+mod browser;
 mod cli;
 mod cli_admin;
 mod conversations;
