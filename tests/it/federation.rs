@@ -731,3 +731,38 @@ async fn mentions_are_resolved_tagged_and_delivered(backend: Backend) {
     assert_eq!(received[0].body["type"], "Create");
 }
 db_test!(mentions_are_resolved_tagged_and_delivered);
+
+/// With `followers_list_public`, the followers collection lists who follows, page by page.
+async fn the_followers_list_can_be_public(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.federation.followers_list_public = true;
+        s.publishing.page_size = 2;
+    })
+    .await;
+    let server = RemoteServer::start(Behaviour::Ok).await;
+    add_followers(&app, &server, 3).await;
+    let collection = app.get_activity_json("/actors/collectif/followers").await;
+    assert_eq!(collection["totalItems"], 3);
+    let first = app
+        .get_activity_json("/actors/collectif/followers?page=1")
+        .await;
+    assert_eq!(first["type"], "OrderedCollectionPage");
+    assert_eq!(first["orderedItems"].as_array().expect("items").len(), 2);
+    assert_eq!(
+        first["orderedItems"][0],
+        format!("{}/users/u0", server.base)
+    );
+    let next = first["next"].as_str().expect("a next page");
+    let second: Value = app
+        .client
+        .get(next)
+        .header("Accept", crate::support::ACCEPT_AS)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(second["orderedItems"].as_array().expect("items").len(), 1);
+}
+db_test!(the_followers_list_can_be_public);
