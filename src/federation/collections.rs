@@ -40,3 +40,40 @@ impl OrderedCollection {
         }
     }
 }
+
+/// A paged `OrderedCollection`'s first document: its size and where its pages start and end.
+pub fn paged_index(id: &Url, total: u64, per_page: u64) -> serde_json::Value {
+    serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+        "first": format!("{id}?page=1"),
+        "last": format!("{id}?page={}", total.div_ceil(per_page.max(1)).max(1)),
+    })
+}
+
+/// Page `page` (from 1) of a paged `OrderedCollection`, with `next`/`prev` links.
+pub fn page_of(
+    id: &Url,
+    page: u64,
+    per_page: u64,
+    total: u64,
+    items: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}?page={page}"),
+        "type": "OrderedCollectionPage",
+        "partOf": id,
+        "totalItems": total,
+        "orderedItems": items,
+    });
+    if page * per_page < total {
+        body["next"] = serde_json::json!(format!("{id}?page={}", page + 1));
+    }
+    if page > 1 {
+        body["prev"] = serde_json::json!(format!("{id}?page={}", page - 1));
+    }
+    body
+}

@@ -10,7 +10,7 @@ use axum::{
 
 use super::{
     actor::{collective_document, member_document},
-    collections::OrderedCollection,
+    collections::{OrderedCollection, page_of, paged_index},
     local::{self, LocalActor},
     negotiate::{ActivityJson, Wants},
     nodeinfo,
@@ -122,37 +122,23 @@ async fn outbox(
     let total = db::post::count_published(&state.db).await?;
     let per_page = state.settings.publishing.page_size;
     let Some(page) = query.page else {
-        let body = serde_json::json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": id,
-            "type": "OrderedCollection",
-            "totalItems": total,
-            "first": format!("{id}?page=1"),
-            "last": format!("{id}?page={}", total.div_ceil(per_page).max(1)),
-        });
-        return Ok(collection_json(&state, wants, body));
+        return Ok(collection_json(
+            &state,
+            wants,
+            paged_index(&id, total, per_page),
+        ));
     };
     let page = page.max(1);
     let posts = db::post::published_page(&state.db, page - 1, per_page).await?;
-    let items: Vec<serde_json::Value> = posts
+    let items = posts
         .iter()
         .map(|b| post_routes::outbox_item(&state, b))
         .collect();
-    let mut body = serde_json::json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{id}?page={page}"),
-        "type": "OrderedCollectionPage",
-        "partOf": id,
-        "totalItems": total,
-        "orderedItems": items,
-    });
-    if page * per_page < total {
-        body["next"] = serde_json::json!(format!("{id}?page={}", page + 1));
-    }
-    if page > 1 {
-        body["prev"] = serde_json::json!(format!("{id}?page={}", page - 1));
-    }
-    Ok(collection_json(&state, wants, body))
+    Ok(collection_json(
+        &state,
+        wants,
+        page_of(&id, page, per_page, total, items),
+    ))
 }
 
 fn collection_json(state: &AppState, wants: Representation, body: serde_json::Value) -> Response {
@@ -188,30 +174,23 @@ async fn followers(
     }
     let per_page = state.settings.publishing.page_size;
     let Some(page) = query.page else {
-        let body = serde_json::json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": id,
-            "type": "OrderedCollection",
-            "totalItems": count,
-            "first": format!("{id}?page=1"),
-        });
-        return Ok(collection_json(&state, wants, body));
+        return Ok(collection_json(
+            &state,
+            wants,
+            paged_index(&id, count, per_page),
+        ));
     };
     let page = page.max(1);
-    let items =
-        db::follower::accepted_page(&state.db, state.collective.id, page - 1, per_page).await?;
-    let mut body = serde_json::json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{id}?page={page}"),
-        "type": "OrderedCollectionPage",
-        "partOf": id,
-        "totalItems": count,
-        "orderedItems": items,
-    });
-    if page * per_page < count {
-        body["next"] = serde_json::json!(format!("{id}?page={}", page + 1));
-    }
-    Ok(collection_json(&state, wants, body))
+    let items = db::follower::accepted_page(&state.db, state.collective.id, page - 1, per_page)
+        .await?
+        .into_iter()
+        .map(serde_json::Value::String)
+        .collect();
+    Ok(collection_json(
+        &state,
+        wants,
+        page_of(&id, page, per_page, count, items),
+    ))
 }
 
 async fn following(

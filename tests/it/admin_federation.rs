@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use tribune::domain::{member::Role, post::PostInput};
+use tribune::domain::member::Role;
 
 use crate::{
     db_test,
     remote::{Behaviour, RemoteServer},
+    support::note,
     support::{Backend, Browser, TestApp, input_value, location},
 };
 
@@ -26,14 +27,6 @@ async fn logged_in_english(app: &TestApp, username: &str, role: Role) -> Browser
     let browser = app.browser_in("en");
     browser.login_ok(username, PASSWORD).await;
     browser
-}
-
-fn note(body: &str) -> PostInput {
-    PostInput {
-        language: "fr".into(),
-        body_markdown: body.into(),
-        ..PostInput::default()
-    }
 }
 
 fn actor_url(app: &TestApp) -> String {

@@ -5,26 +5,16 @@
 use serde_json::{Value, json};
 use tribune::{
     config::ReplyPolicy,
-    domain::{member::Role, post::PostInput},
+    domain::member::Role,
     service::moderation::{self, Decision},
 };
 
 use crate::{
     db_test,
     remote::{Behaviour, RemoteServer},
+    support::note,
     support::{Backend, TestApp},
 };
-
-fn note(body: &str) -> PostInput {
-    PostInput {
-        title: None,
-        summary: None,
-        content_warning: None,
-        language: "fr".into(),
-        body_markdown: body.into(),
-        tags: vec![],
-    }
-}
 
 /// A published post; returns (its URL, its public id).
 async fn published(app: &TestApp) -> (String, String) {

@@ -5,24 +5,14 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tribune::domain::{member::Role, post::PostInput};
+use tribune::domain::member::Role;
 
 use crate::{
     db_test,
     remote::{Behaviour, RemoteServer},
+    support::note,
     support::{Backend, TestApp},
 };
-
-fn note(body: &str) -> PostInput {
-    PostInput {
-        title: None,
-        summary: None,
-        content_warning: None,
-        language: "fr".into(),
-        body_markdown: body.into(),
-        tags: vec![],
-    }
-}
 
 fn actor_url(app: &TestApp) -> String {
     app.url("/actors/collectif").to_string()

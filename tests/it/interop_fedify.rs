@@ -5,24 +5,14 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tribune::domain::{member::Role, post::PostInput};
+use tribune::domain::member::Role;
 
 use crate::{
     db_test,
     remote::FedifyPeer,
+    support::note,
     support::{Backend, TestApp},
 };
-
-fn note(body: &str) -> PostInput {
-    PostInput {
-        title: None,
-        summary: None,
-        content_warning: None,
-        language: "fr".into(),
-        body_markdown: body.into(),
-        tags: vec![],
-    }
-}
 
 /// Waits (bounded) until the peer has verified an activity of `kind`.
 async fn verified_of(peer: &FedifyPeer, kind: &str) -> Value {

@@ -2,24 +2,14 @@
 //! author, signed with the author's key, and the collective announces them to its followers.
 
 use serde_json::json;
-use tribune::domain::{member::Role, post::PostInput};
+use tribune::domain::member::Role;
 
 use crate::{
     db_test,
     remote::{Behaviour, FedifyPeer, RemoteServer},
+    support::note,
     support::{ACCEPT_AS, Backend, TestApp},
 };
-
-fn note(body: &str) -> PostInput {
-    PostInput {
-        title: None,
-        summary: None,
-        content_warning: None,
-        language: "fr".into(),
-        body_markdown: body.into(),
-        tags: vec![],
-    }
-}
 
 async fn member_posts_are_attributed_signed_and_announced(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.publishing.member_actors = true).await;

@@ -355,6 +355,15 @@ impl Drop for TestApp {
     }
 }
 
+/// An untitled French post with this Markdown body.
+pub fn note(body: &str) -> tribune::domain::post::PostInput {
+    tribune::domain::post::PostInput {
+        language: "fr".into(),
+        body_markdown: body.into(),
+        ..Default::default()
+    }
+}
+
 /// What Mastodon sends when it fetches an ActivityPub resource.
 pub const ACCEPT_AS: &str = r#"application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams""#;
 /// What a browser sends.
