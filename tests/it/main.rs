@@ -12,6 +12,7 @@ mod conversations;
 mod crash;
 mod discovery;
 mod federation;
+mod fixtures;
 mod interop_fedify;
 mod objects;
 mod remote;
