@@ -175,6 +175,16 @@ pub fn check_host(headers: &HeaderMap, domain: &str) -> Result<(), SignatureErro
     }
 }
 
+/// The RSA key of a PEM (PKCS#8 or PKCS#1). Whitespace around it is ignored: Pleroma and Akkoma
+/// end theirs with a blank line (`…-----END PUBLIC KEY-----\n\n`, see
+/// tests/fixtures/pleroma/person.json), which the PEM decoder refuses as it is.
+pub fn public_key(pem: &str) -> Option<RsaPublicKey> {
+    let pem = pem.trim();
+    RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .ok()
+}
+
 /// Verifies the signature with `public_key_pem` (PKCS#8 or PKCS#1 PEM). CPU-heavy (RSA).
 pub fn verify(
     method: &Method,
@@ -183,9 +193,7 @@ pub fn verify(
     public_key_pem: &str,
     window: Duration,
 ) -> Result<(), SignatureError> {
-    let key = RsaPublicKey::from_public_key_pem(public_key_pem)
-        .or_else(|_| RsaPublicKey::from_pkcs1_pem(public_key_pem))
-        .map_err(|_| SignatureError::BadKey)?;
+    let key = public_key(public_key_pem).ok_or(SignatureError::BadKey)?;
     let mut map = BTreeMap::new();
     for (name, value) in headers {
         if let Ok(value) = value.to_str() {

@@ -170,6 +170,14 @@ fn store_reply<'a>(
         let Some(id) = aj::id_of(object) else {
             return Ok(None);
         };
+        // Only what its author made public (the public collection in `to` or `cc`, in any
+        // spelling) becomes a comment: comments are republished to everyone (replies
+        // collection, site), and Mastodon, Pleroma, Misskey and GoToSocial deliver followers-only
+        // and direct replies to the replied-to actor's inbox like any other (see
+        // tests/fixtures/mastodon/note_direct.json).
+        if !aj::is_public(object) {
+            return Ok(None);
+        }
         if let Some(existing) = stored_comment(state, &id).await? {
             return Ok(Some(existing));
         }

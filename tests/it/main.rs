@@ -14,6 +14,7 @@ mod conversations;
 mod crash;
 mod discovery;
 mod federation;
+mod fixtures;
 mod interop_fedify;
 mod member_actors;
 mod objects;

@@ -114,6 +114,11 @@ impl RemoteServer {
         *self.public_pem.lock().expect("lock") = pem;
     }
 
+    /// The PEM the actor document advertises.
+    pub fn public_pem(&self) -> String {
+        self.public_pem.lock().expect("lock").clone()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().expect("lock").received.clone()
     }
