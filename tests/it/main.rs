@@ -17,3 +17,4 @@ mod objects;
 mod remote;
 mod site;
 mod storage;
+mod thread_page;
