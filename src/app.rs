@@ -34,7 +34,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
              are allowed for remote servers. Use this for development and tests only."
         );
     }
-    let db = db::connect(&settings)
+    let (db, db_queries) = db::connect_counted(&settings)
         .await
         .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
     db::migrate(&db).await?;
@@ -42,7 +42,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     let fetcher = Fetcher::new(settings.federation.allow_private_network)?;
     let urls = crate::domain::urls::Urls::new(settings.instance.base_url.clone());
     let federation = FederationClient::new(&settings, &urls, &collective).await?;
-    Ok(AppState::new(settings, db, collective, fetcher, federation))
+    Ok(AppState::new(
+        settings, db, db_queries, collective, fetcher, federation,
+    ))
 }
 
 /// Every route of the application, with the middleware shared by all of them.

@@ -15,15 +15,19 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Delivery metrics: queue depth by state (from the database, so every process reports the
-/// whole queue), attempts by outcome and send latency (this process).
+/// whole queue), attempts by outcome and send latency (this process); and the SQL statements
+/// this process has run (`tribune_db_queries_total`).
 async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
     let counts = delivery::queue::counts(&state.db, None).await?;
-    let body = delivery::metrics::render(&[
-        ("pending", counts.pending),
-        ("delivered", counts.delivered),
-        ("failed", counts.failed),
-        ("parked", counts.parked),
-    ]);
+    let body = delivery::metrics::render(
+        &[
+            ("pending", counts.pending),
+            ("delivered", counts.delivered),
+            ("failed", counts.failed),
+            ("parked", counts.parked),
+        ],
+        state.db_queries.total(),
+    );
     let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

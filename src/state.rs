@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     config::Settings,
-    db::entity::local_actor,
+    db::{QueryCounter, entity::local_actor},
     domain::urls::Urls,
     federation::{
         client::{FederationClient, Signers},
@@ -21,6 +21,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub settings: Settings,
     pub db: DatabaseConnection,
+    /// Statements run on `db` so far (read-only: `db_queries.total()`).
+    pub db_queries: QueryCounter,
     pub urls: Urls,
     /// The collective's actor row (id and key pair); its profile comes from `settings.collective`.
     pub collective: local_actor::Model,
@@ -38,6 +40,7 @@ impl AppState {
     pub fn new(
         settings: Settings,
         db: DatabaseConnection,
+        db_queries: QueryCounter,
         collective: local_actor::Model,
         fetcher: Fetcher,
         federation: FederationClient,
@@ -46,6 +49,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             settings,
             db,
+            db_queries,
             urls,
             collective,
             fetcher,

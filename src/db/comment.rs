@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationDef,
 };
 
 use super::entity::{
@@ -23,38 +23,161 @@ pub struct CommentWithAuthor {
 }
 
 /// Blocked actors and hosts, to hide what they wrote.
-async fn blocked(db: &impl ConnectionTrait) -> Result<(HashSet<String>, HashSet<String>), DbErr> {
-    let mut actors = HashSet::new();
-    let mut hosts = HashSet::new();
-    for rule in block::Entity::find().all(db).await? {
-        match rule.kind.as_str() {
-            block::ACTOR => {
-                actors.insert(rule.target);
-            }
-            block::DOMAIN => {
-                hosts.insert(rule.target);
-            }
-            _ => {}
-        }
-    }
-    Ok((actors, hosts))
+struct Blocked {
+    actors: HashSet<String>,
+    hosts: HashSet<String>,
 }
 
-/// The public thread of a post: approved comments, and tombstones of deleted ones that others
-/// answered, oldest first, with their authors; authors since blocked are left out.
-/// Three queries.
-pub async fn public_thread(
+impl Blocked {
+    /// One query.
+    async fn load(db: &impl ConnectionTrait) -> Result<Blocked, DbErr> {
+        let mut blocked = Blocked {
+            actors: HashSet::new(),
+            hosts: HashSet::new(),
+        };
+        for rule in block::Entity::find().all(db).await? {
+            match rule.kind.as_str() {
+                block::ACTOR => {
+                    blocked.actors.insert(rule.target);
+                }
+                block::DOMAIN => {
+                    blocked.hosts.insert(rule.target);
+                }
+                _ => {}
+            }
+        }
+        Ok(blocked)
+    }
+
+    fn hides(&self, actor: &remote_actor::Model) -> bool {
+        self.actors.contains(&actor.actor_url) || self.hosts.contains(&actor.host)
+    }
+
+    /// Comments joined with their authors, those by blocked authors left out.
+    fn keep(
+        &self,
+        rows: Vec<(comment::Model, Option<remote_actor::Model>)>,
+    ) -> Vec<CommentWithAuthor> {
+        rows.into_iter()
+            .filter_map(|(comment, author)| {
+                let author = author?;
+                (!self.hides(&author)).then_some(CommentWithAuthor { comment, author })
+            })
+            .collect()
+    }
+}
+
+/// `comment.author_id` → `remote_actor.id`, for joins.
+fn comment_author() -> RelationDef {
+    comment::Entity::belongs_to(remote_actor::Entity)
+        .from(comment::Column::AuthorId)
+        .to(remote_actor::Column::Id)
+        .into()
+}
+
+/// `reaction.actor_id` → `remote_actor.id`, for joins.
+fn reaction_actor() -> RelationDef {
+    reaction::Entity::belongs_to(remote_actor::Entity)
+        .from(reaction::Column::ActorId)
+        .to(remote_actor::Column::Id)
+        .into()
+}
+
+/// The comments of a post in `states` with their authors, oldest first, in one query (a join);
+/// authors since blocked left out.
+async fn comments_with_authors(
     db: &impl ConnectionTrait,
     post_id: i64,
+    states: &[&str],
+    blocked: &Blocked,
 ) -> Result<Vec<CommentWithAuthor>, DbErr> {
-    let comments = comment::Entity::find()
+    let rows = comment::Entity::find()
+        .select_also(remote_actor::Entity)
+        .join(JoinType::InnerJoin, comment_author())
         .filter(comment::Column::PostId.eq(post_id))
-        .filter(comment::Column::State.is_in([APPROVED, DELETED]))
+        .filter(comment::Column::State.is_in(states.iter().copied()))
         .order_by_asc(comment::Column::PublishedAt)
         .order_by_asc(comment::Column::Id)
         .all(db)
         .await?;
-    with_authors(db, comments).await
+    Ok(blocked.keep(rows))
+}
+
+/// The public thread of a post: approved comments, and tombstones of deleted ones that others
+/// answered, oldest first, with their authors; authors since blocked are left out.
+/// Two queries.
+pub async fn public_thread(
+    db: &impl ConnectionTrait,
+    post_id: i64,
+) -> Result<Vec<CommentWithAuthor>, DbErr> {
+    let blocked = Blocked::load(db).await?;
+    comments_with_authors(db, post_id, &[APPROVED, DELETED], &blocked).await
+}
+
+/// Everything the public page of a post shows of its conversation.
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    /// As [`public_thread`]: approved comments and tombstones, oldest first.
+    pub comments: Vec<CommentWithAuthor>,
+    pub likes: u64,
+    pub boosts: u64,
+    /// Who boosted, most recent first (at most the limit asked), blocked actors left out.
+    pub boosters: Vec<remote_actor::Model>,
+}
+
+/// The conversation under a post, in four queries whatever its size: blocks, the thread with
+/// its authors, reaction counts, and the latest `boosters_limit` boosters with their profiles.
+pub async fn conversation(
+    db: &impl ConnectionTrait,
+    post_id: i64,
+    boosters_limit: u64,
+) -> Result<Conversation, DbErr> {
+    let blocked = Blocked::load(db).await?;
+    let comments = comments_with_authors(db, post_id, &[APPROVED, DELETED], &blocked).await?;
+    let (likes, boosts) = reaction_counts(db, &[post_id])
+        .await?
+        .get(&post_id)
+        .copied()
+        .unwrap_or_default();
+    let boosters = remote_actor::Entity::find()
+        .join_rev(JoinType::InnerJoin, reaction_actor())
+        .filter(reaction::Column::PostId.eq(post_id))
+        .filter(reaction::Column::Kind.eq(ANNOUNCE))
+        .order_by_desc(reaction::Column::CreatedAt)
+        .order_by_desc(reaction::Column::Id)
+        .limit(boosters_limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|actor| !blocked.hides(actor))
+        .collect();
+    Ok(Conversation {
+        comments,
+        likes,
+        boosts,
+        boosters,
+    })
+}
+
+/// The latest `limit` approved comments of a post with their authors, newest first (for its
+/// comments feed). Two queries.
+pub async fn latest_approved(
+    db: &impl ConnectionTrait,
+    post_id: i64,
+    limit: u64,
+) -> Result<Vec<CommentWithAuthor>, DbErr> {
+    let blocked = Blocked::load(db).await?;
+    let rows = comment::Entity::find()
+        .select_also(remote_actor::Entity)
+        .join(JoinType::InnerJoin, comment_author())
+        .filter(comment::Column::PostId.eq(post_id))
+        .filter(comment::Column::State.eq(APPROVED))
+        .order_by_desc(comment::Column::PublishedAt)
+        .order_by_desc(comment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(blocked.keep(rows))
 }
 
 /// Attaches authors (one query) and drops comments by blocked authors (one query).
@@ -73,14 +196,12 @@ pub async fn with_authors(
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
-    let (blocked_actors, blocked_hosts) = blocked(db).await?;
+    let blocked = Blocked::load(db).await?;
     Ok(comments
         .into_iter()
         .filter_map(|comment| {
             let author = authors.get(&comment.author_id)?.clone();
-            let blocked =
-                blocked_actors.contains(&author.actor_url) || blocked_hosts.contains(&author.host);
-            (!blocked).then_some(CommentWithAuthor { comment, author })
+            (!blocked.hides(&author)).then_some(CommentWithAuthor { comment, author })
         })
         .collect())
 }

@@ -9,7 +9,13 @@ pub mod local_actor;
 pub mod post;
 pub mod stats;
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -23,9 +29,34 @@ use crate::config::{DatabaseKind, Settings, database_kind};
 /// How long SQLite waits on a lock held by another connection or process before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many SQL statements a connection pool has run since it was opened (transactions
+/// included), for `/metrics` and for tests that hold a page to a fixed number of queries.
+/// Only `db` counts; everyone else may only read the total.
+#[derive(Debug, Clone, Default)]
+pub struct QueryCounter(Arc<AtomicU64>);
+
+impl QueryCounter {
+    /// Statements run so far.
+    pub fn total(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn count_one(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Opens the connection pool described by the settings. SQLite runs in WAL mode (readers never
 /// block the writer) with a busy timeout (the CLI and the server may write at the same time).
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    Ok(connect_counted(settings).await?.0)
+}
+
+/// [`connect`], with the counter of the statements the pool runs (one relaxed atomic increment
+/// per statement, through sea-orm's metric callback).
+pub async fn connect_counted(
+    settings: &Settings,
+) -> Result<(DatabaseConnection, QueryCounter), sea_orm::DbErr> {
     let url = settings.database_url();
     let kind = database_kind(&url).map_err(|e| sea_orm::DbErr::Custom(e.reason))?;
     if kind == DatabaseKind::Sqlite {
@@ -52,10 +83,13 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, sea_orm:
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
         });
-    let db = Database::connect(options).await?;
+    let mut db = Database::connect(options).await?;
+    let counter = QueryCounter::default();
+    let counting = counter.clone();
+    db.set_metric_callback(move |_| counting.count_one());
     // A pool connects lazily on some backends; make an unreachable database fail here, at start-up.
     db.ping().await?;
-    Ok(db)
+    Ok((db, counter))
 }
 
 /// Applies pending migrations. On PostgreSQL they run inside one transaction holding an

@@ -11,7 +11,12 @@ use std::{
 
 use prometheus_client::{
     encoding::text::encode,
-    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    metrics::{
+        counter::{ConstCounter, Counter},
+        family::Family,
+        gauge::Gauge,
+        histogram::Histogram,
+    },
     registry::Registry,
 };
 
@@ -45,8 +50,9 @@ pub fn observe_send(elapsed: Duration) {
     metrics().send_seconds.observe(elapsed.as_secs_f64());
 }
 
-/// The text exposition, with the queue depth by state passed in.
-pub fn render(depth: &[(&str, u64)]) -> String {
+/// The text exposition, with the queue depth by state and the number of SQL statements this
+/// process ran (`db::QueryCounter`) passed in.
+pub fn render(depth: &[(&str, u64)], db_queries: u64) -> String {
     let mut registry = Registry::with_prefix("tribune");
     let m = metrics();
     registry.register(
@@ -69,6 +75,11 @@ pub fn render(depth: &[(&str, u64)]) -> String {
         "delivery_queue",
         "Deliveries in the queue by state (all processes)",
         depth_family,
+    );
+    registry.register(
+        "db_queries",
+        "SQL statements run by this process",
+        ConstCounter::new(db_queries),
     );
     let mut out = String::new();
     if encode(&mut out, &registry).is_err() {

@@ -90,6 +90,11 @@ impl Urls {
         self.at(&format!("/posts/{public_id}/replies"))
     }
 
+    /// The Atom feed of a post's approved replies.
+    pub fn post_comments_feed(&self, public_id: &str) -> Url {
+        self.at(&format!("/posts/{public_id}/comments.atom"))
+    }
+
     pub fn post_likes(&self, public_id: &str) -> Url {
         self.at(&format!("/posts/{public_id}/likes"))
     }

@@ -72,12 +72,15 @@ pub fn parse_actor(doc: &Value, expected_id: &Url) -> Result<ParsedActor, ActorE
         .into_iter()
         .find_map(aj::link_href)
         .filter(|u| matches!(u.scheme(), "http" | "https"));
-    let icon = aj::one_or_many(doc.get("icon")).into_iter().find_map(|i| {
-        aj::one_or_many(i.get("url"))
-            .into_iter()
-            .find_map(aj::link_href)
-            .or_else(|| aj::link_href(i))
-    });
+    let icon = aj::one_or_many(doc.get("icon"))
+        .into_iter()
+        .find_map(|i| {
+            aj::one_or_many(i.get("url"))
+                .into_iter()
+                .find_map(aj::link_href)
+                .or_else(|| aj::link_href(i))
+        })
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
     Ok(ParsedActor {
         id,
         kind: kind.to_string(),

@@ -86,6 +86,17 @@ impl Chrome {
         self.t.fmt(key, args)
     }
 
+    /// A count in words: `{key}_one` or `{key}_many` by the language's rule (French puts 0 in
+    /// the singular, English in the plural), with `{count}` filled.
+    pub fn count(&self, key: &str, n: u64) -> String {
+        let singular = match self.t.locale {
+            crate::i18n::Locale::Fr => n <= 1,
+            crate::i18n::Locale::En => n == 1,
+        };
+        let suffix = if singular { "one" } else { "many" };
+        self.fmt(&format!("{key}_{suffix}"), &[("count", &n.to_string())])
+    }
+
     /// "Page 2 of 5", for the pager.
     pub fn page_of(&self, pager: &Pager) -> String {
         self.fmt(

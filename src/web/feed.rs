@@ -1,21 +1,29 @@
-//! The Atom and RSS feeds of the latest published posts, written by the `atom_syndication` and
-//! `rss` crates. Feeds are the same for every reader, so their few words (the content-warning
-//! label) are in `instance.default_locale`.
+//! The Atom and RSS feeds of the latest published posts, and the Atom feed of each published
+//! post's approved replies, written by the `atom_syndication` and `rss` crates. Feeds are the
+//! same for every reader, so their few words (the content-warning label) are in
+//! `instance.default_locale`.
 
 use axum::{
-    extract::State,
+    extract::{Path, State},
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::view::heading;
+use super::{
+    thread::{ActorView, web_url},
+    view::heading,
+};
 use crate::{
     db::{self, post::PostBundle},
+    domain::post::Status,
     error::{AppError, AppResult},
     i18n::{Catalog, Locale},
     state::AppState,
 };
+
+/// Replies in a post's comments feed (the latest).
+const COMMENTS_IN_FEED: u64 = 50;
 
 /// One post as both feeds show it.
 struct FeedItem {
@@ -69,12 +77,16 @@ fn item(state: &AppState, t: &Catalog, bundle: &PostBundle) -> FeedItem {
     }
 }
 
+/// The messages of the feeds: `instance.default_locale`.
+fn feed_catalog(state: &AppState) -> Catalog {
+    Catalog::new(Locale::parse(&state.settings.instance.default_locale).unwrap_or(Locale::Fr))
+}
+
 /// The latest published posts (one page), in a fixed number of queries.
 async fn items(state: &AppState) -> AppResult<Vec<FeedItem>> {
     let per_page = state.settings.publishing.page_size;
     let bundles = db::post::published_page(&state.db, 0, per_page).await?;
-    let locale = Locale::parse(&state.settings.instance.default_locale).unwrap_or(Locale::Fr);
-    let t = Catalog::new(locale);
+    let t = feed_catalog(state);
     Ok(bundles.iter().map(|b| item(state, &t, b)).collect())
 }
 
@@ -249,4 +261,113 @@ pub async fn rss(State(state): State<AppState>) -> AppResult<Response> {
         .write_to(Vec::new())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rss feed: {e}")))?;
     Ok(xml_response("application/rss+xml; charset=utf-8", body))
+}
+
+/// `/posts/{public_id}/comments.atom`: the latest approved replies to a published post, newest
+/// first (404 for any other post, as its page). Remote HTML was sanitized before storage; the
+/// warning and names are escaped by the writer.
+pub async fn comments_atom(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    use atom_syndication::{Content, Entry, Feed, Generator, Link, Person, Text};
+    let Some(post) = db::post::find_by_public_id(&state.db, &public_id)
+        .await?
+        .filter(|p| p.status == Status::Published.as_str())
+    else {
+        return Ok(super::not_found(&state));
+    };
+    let comments = db::comment::latest_approved(&state.db, post.id, COMMENTS_IN_FEED).await?;
+    let t = feed_catalog(&state);
+    let post_url = state.urls.post(&post.public_id).to_string();
+    let feed_url = state.urls.post_comments_feed(&post.public_id).to_string();
+    let link = |href: String, rel: &str, mime: &str| Link {
+        href,
+        rel: rel.into(),
+        mime_type: Some(mime.into()),
+        ..Default::default()
+    };
+    let entries: Vec<Entry> =
+        comments
+            .iter()
+            .map(|c| {
+                let author = ActorView::new(&c.author, false);
+                let comment = &c.comment;
+                let warning = comment
+                    .summary
+                    .as_deref()
+                    .map(super::view::one_line)
+                    .filter(|s| !s.is_empty());
+                let content_html = match &warning {
+                    Some(cw) => format!(
+                        "<p><strong>{}</strong></p>{}",
+                        html_escape::encode_text(
+                            &t.fmt("site.feed.content_warning", &[("warning", cw)])
+                        ),
+                        comment.content_html
+                    ),
+                    None => comment.content_html.clone(),
+                };
+                let published = fixed(comment.published_at);
+                Entry {
+                    id: comment.object_url.clone(),
+                    title: Text::plain(warning.unwrap_or_else(|| {
+                        t.fmt("site.thread.reply_by", &[("name", &author.name)])
+                    })),
+                    updated: comment.updated_at.map_or(published, fixed),
+                    published: Some(published),
+                    authors: vec![Person {
+                        name: format!("{} (@{})", author.name, author.handle),
+                        uri: author.url,
+                        ..Default::default()
+                    }],
+                    links: comment
+                        .url
+                        .as_deref()
+                        .and_then(web_url)
+                        .map(|url| vec![link(url, "alternate", "text/html")])
+                        .unwrap_or_default(),
+                    content: Some(Content {
+                        value: Some(content_html),
+                        content_type: Some("html".into()),
+                        lang: comment
+                            .language
+                            .as_deref()
+                            .and_then(super::thread::language_tag),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }
+            })
+            .collect();
+    let updated = entries
+        .iter()
+        .map(|e| e.updated)
+        .max()
+        .unwrap_or_else(|| fixed(post.published_at.unwrap_or(post.created_at)));
+    let feed = Feed {
+        id: feed_url.clone(),
+        title: Text::plain(t.fmt("site.thread.feed_title", &[("title", &heading(&post))])),
+        updated,
+        authors: vec![Person {
+            name: state.settings.collective.name.clone(),
+            uri: Some(state.urls.profile(&state.collective.username).to_string()),
+            ..Default::default()
+        }],
+        links: vec![
+            link(feed_url, "self", "application/atom+xml"),
+            link(post_url, "alternate", "text/html"),
+        ],
+        generator: Some(Generator {
+            value: "Tribune".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            ..Default::default()
+        }),
+        entries,
+        ..Default::default()
+    };
+    let body = feed
+        .write_to(Vec::new())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("comments feed: {e}")))?;
+    Ok(xml_response("application/atom+xml; charset=utf-8", body))
 }

@@ -9,6 +9,7 @@ pub mod home;
 pub mod listing;
 pub mod post;
 pub mod profile;
+pub mod thread;
 pub mod view;
 
 use axum::{
@@ -30,6 +31,20 @@ const STYLESHEET: &str = include_str!("../../static/tribune.css");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The policy of a page that loads images only from this server and `image_sources` (origins
+/// or schemes, such as the remote avatars the admin chose to show).
+fn content_security_policy_with_images(image_sources: &[String]) -> String {
+    let mut img_src = String::from("'self'");
+    for source in image_sources {
+        img_src.push(' ');
+        img_src.push_str(source);
+    }
+    format!(
+        "default-src 'none'; style-src 'self'; img-src {img_src}; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
@@ -38,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/tags/{key}", get(listing::tag))
         .route("/feed.atom", get(feed::atom))
         .route("/feed.rss", get(feed::rss))
+        .route("/posts/{public_id}/comments.atom", get(feed::comments_atom))
         .route("/static/tribune.css", get(stylesheet))
         .route("/healthz", get(healthz))
 }
@@ -106,6 +122,22 @@ pub fn render_page(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
+    Ok(response)
+}
+
+/// [`render_page`] for a page whose only images are its own and those of `image_sources`
+/// (a post's page: no remote image unless the admin chose to show remote avatars).
+pub fn render_page_with_images(
+    status: StatusCode,
+    template: &impl askama::Template,
+    image_sources: &[String],
+) -> crate::error::AppResult<Response> {
+    let mut response = render_page(status, template)?;
+    let policy = HeaderValue::from_str(&content_security_policy_with_images(image_sources))
+        .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("policy: {e}")))?;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, policy);
     Ok(response)
 }
 

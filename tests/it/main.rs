@@ -21,3 +21,4 @@ mod objects;
 mod remote;
 mod site;
 mod storage;
+mod thread_page;

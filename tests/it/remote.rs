@@ -47,6 +47,8 @@ struct Shared {
     actor_gets_signed: Vec<bool>,
     /// Other documents this server serves, by path.
     documents: std::collections::HashMap<String, Value>,
+    /// Fields that replace those of the actor document (name, preferredUsername, icon…).
+    actor_fields: serde_json::Map<String, Value>,
 }
 
 /// A POST an inbox received.
@@ -117,6 +119,17 @@ impl RemoteServer {
     /// The PEM the actor document advertises.
     pub fn public_pem(&self) -> String {
         self.public_pem.lock().expect("lock").clone()
+    }
+
+    /// Changes fields of the actor document (`{"name": …, "icon": …}`), as a profile edit would.
+    pub fn set_actor_fields(&self, fields: Value) {
+        if let Value::Object(fields) = fields {
+            self.shared
+                .lock()
+                .expect("lock")
+                .actor_fields
+                .extend(fields);
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -268,7 +281,7 @@ async fn actor_document(State(Ctx(server)): State<Ctx>, headers: HeaderMap) -> R
         .actor_gets_signed
         .push(headers.contains_key("signature"));
     let pem = server.public_pem.lock().expect("lock").clone();
-    let doc = json!({
+    let mut doc = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": server.actor,
         "type": "Person",
@@ -279,6 +292,10 @@ async fn actor_document(State(Ctx(server)): State<Ctx>, headers: HeaderMap) -> R
         "url": format!("{}/@alice", server.base),
         "publicKey": { "id": server.key_id, "owner": server.actor, "publicKeyPem": pem },
     });
+    let fields = server.shared.lock().expect("lock").actor_fields.clone();
+    if let Value::Object(doc) = &mut doc {
+        doc.extend(fields);
+    }
     ([("content-type", "application/activity+json")], Json(doc)).into_response()
 }
 

@@ -54,7 +54,7 @@ async fn draft(app: &TestApp, author: &member::Model, input: PostInput) -> Strin
 }
 
 /// A GET as a browser, with an optional `Accept-Language`; returns (status, body).
-async fn browse(app: &TestApp, path: &str, language: Option<&str>) -> (u16, String) {
+pub(crate) async fn browse(app: &TestApp, path: &str, language: Option<&str>) -> (u16, String) {
     let mut request = app
         .client
         .get(app.url(path))
@@ -74,17 +74,17 @@ async fn page(app: &TestApp, path: &str) -> Html {
     Html::parse_document(&body)
 }
 
-fn sel(css: &str) -> Selector {
+pub(crate) fn sel(css: &str) -> Selector {
     Selector::parse(css).expect("selector")
 }
 
-fn texts(doc: &Html, css: &str) -> Vec<String> {
+pub(crate) fn texts(doc: &Html, css: &str) -> Vec<String> {
     doc.select(&sel(css))
         .map(|e| e.text().collect::<String>().trim().to_string())
         .collect()
 }
 
-fn attr(doc: &Html, css: &str, name: &str) -> Option<String> {
+pub(crate) fn attr(doc: &Html, css: &str, name: &str) -> Option<String> {
     doc.select(&sel(css))
         .next()
         .and_then(|e| e.value().attr(name))
@@ -99,7 +99,7 @@ fn meta(doc: &Html, property: &str) -> Option<String> {
 /// What every page of the site must have: one `<h1>`, headings that never skip a level, a skip
 /// link to `<main>`, the landmarks, alt text on images, the feeds in the head, and nothing
 /// loaded from elsewhere or run as a script.
-fn assert_accessible(doc: &Html, base: &str, what: &str) {
+pub(crate) fn assert_accessible(doc: &Html, base: &str, what: &str) {
     assert_eq!(doc.select(&sel("h1")).count(), 1, "{what}: one h1");
     let mut previous = 0;
     for heading in doc.select(&sel("h1, h2, h3, h4, h5, h6")) {
@@ -164,7 +164,7 @@ fn assert_accessible(doc: &Html, base: &str, what: &str) {
 
 /// The Nu Html Checker (`vnu-jar` in tests/interop), run once over several pages. Skipped
 /// with a note when Java is missing, except under CI, where `.ci/run` installs it.
-fn validate_html(pages: &[(&str, String)]) {
+pub(crate) fn validate_html(pages: &[(&str, String)]) {
     if Command::new("java").arg("-version").output().is_err() {
         assert!(
             std::env::var_os("CI").is_none(),
