@@ -6,8 +6,8 @@
 mod support;
 
 mod admin;
-mod browser;
 mod admin_federation;
+mod browser;
 mod cli;
 mod cli_admin;
 mod conversations;
@@ -16,6 +16,7 @@ mod discovery;
 mod federation;
 mod interop_fedify;
 mod member_actors;
+mod moderation;
 mod objects;
 mod remote;
 mod site;
