@@ -605,6 +605,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reply_policies_round_trip_through_their_names() {
+        for policy in ReplyPolicy::ALL {
+            assert_eq!(ReplyPolicy::parse(policy.as_str()), Some(policy));
+        }
+        assert_eq!(ReplyPolicy::parse(" trusted "), Some(ReplyPolicy::Trusted));
+        assert_eq!(ReplyPolicy::parse("everyone"), None);
+    }
+
+    #[test]
     fn default_toml_documents_exactly_the_defaults() {
         let text = include_str!("../config/default.toml");
         let from_file: Settings = Figment::new()

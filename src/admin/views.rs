@@ -331,3 +331,60 @@ pub fn html(
         .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("admin template: {e}")))?;
     Ok((status, axum::response::Html(body)).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn actor(url: &str, name: Option<&str>) -> remote_actor::Model {
+        remote_actor::Model {
+            id: 1,
+            actor_url: url.to_string(),
+            kind: "Person".into(),
+            host: url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default(),
+            preferred_username: "alice".into(),
+            name: name.map(str::to_string),
+            inbox_url: format!("{url}/inbox"),
+            shared_inbox_url: None,
+            profile_url: None,
+            icon_url: None,
+            key_id: format!("{url}#main-key"),
+            public_key_pem: String::new(),
+            fetched_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn handles_keep_the_port_of_the_actor_url() {
+        assert_eq!(
+            handle_of(&actor("https://example.social/users/alice", None)),
+            "alice@example.social"
+        );
+        assert_eq!(
+            handle_of(&actor("http://localhost:8080/users/alice", None)),
+            "alice@localhost:8080"
+        );
+    }
+
+    #[test]
+    fn names_fall_back_to_the_username_and_links_must_be_web_addresses() {
+        let a = actor("https://example.social/users/alice", Some("  "));
+        assert_eq!(actor_name(&a), "alice");
+        let a = actor("https://example.social/users/alice", Some("Alice"));
+        assert_eq!(actor_name(&a), "Alice");
+        assert_eq!(
+            web_link("javascript:alert(1)"),
+            None,
+            "no script links from remote servers"
+        );
+        assert_eq!(
+            actor_link(&a).as_deref(),
+            Some("https://example.social/users/alice")
+        );
+    }
+}
