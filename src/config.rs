@@ -209,6 +209,27 @@ pub enum ReplyPolicy {
     Review,
 }
 
+impl ReplyPolicy {
+    /// Every policy, from the most open to the most careful.
+    pub const ALL: [ReplyPolicy; 3] =
+        [ReplyPolicy::Open, ReplyPolicy::Trusted, ReplyPolicy::Review];
+
+    /// The name used in the configuration file and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyPolicy::Open => "open",
+            ReplyPolicy::Trusted => "trusted",
+            ReplyPolicy::Review => "review",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ReplyPolicy> {
+        ReplyPolicy::ALL
+            .into_iter()
+            .find(|p| p.as_str() == value.trim())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModerationSettings {
@@ -582,6 +603,15 @@ impl fmt::Display for ActorType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reply_policies_round_trip_through_their_names() {
+        for policy in ReplyPolicy::ALL {
+            assert_eq!(ReplyPolicy::parse(policy.as_str()), Some(policy));
+        }
+        assert_eq!(ReplyPolicy::parse(" trusted "), Some(ReplyPolicy::Trusted));
+        assert_eq!(ReplyPolicy::parse("everyone"), None);
+    }
 
     #[test]
     fn default_toml_documents_exactly_the_defaults() {

@@ -113,6 +113,15 @@ impl CurrentMember {
         }
     }
 
+    /// Admin pages other than members (blocks, settings); others get a clear 403.
+    pub fn require_admin_page(&self) -> Result<(), AdminError> {
+        if self.role.can_manage_members() {
+            Ok(())
+        } else {
+            Err(self.forbidden("admin.error.admins_page"))
+        }
+    }
+
     /// Admin pages only; others get a clear 403.
     pub fn require_admin(&self) -> Result<(), AdminError> {
         if self.role.can_manage_members() {

@@ -1,5 +1,5 @@
-//! The dashboard (`/admin`): followers and follow requests, what awaits review, what is
-//! scheduled, latest posts.
+//! The dashboard (`/admin`): followers and follow requests, replies awaiting moderation, what
+//! awaits review, what is scheduled, latest posts.
 
 use askama::Template;
 use axum::{
@@ -14,7 +14,12 @@ use super::{
     failure::AdminError,
     views::{self, Chrome, PostRow},
 };
-use crate::{db, domain::post::Status, i18n::Catalog, state::AppState};
+use crate::{
+    db::{self, entity::comment::PENDING},
+    domain::post::Status,
+    i18n::Catalog,
+    state::AppState,
+};
 
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
@@ -24,6 +29,8 @@ struct DashboardPage {
     followers: u64,
     /// "N follow requests wait…", for editors and admins when there are some.
     pending_requests: Option<String>,
+    /// "N replies await review…", for editors and admins when there are some.
+    pending_replies: Option<String>,
     published: u64,
     can_publish: bool,
     awaiting: Vec<PostRow>,
@@ -68,11 +75,29 @@ pub async fn page(
         };
         t.fmt(key, &[("count", &pending.to_string())])
     });
+    let waiting_replies = if can_publish {
+        db::comment::count_by_state(&state.db)
+            .await?
+            .get(PENDING)
+            .copied()
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let pending_replies = (waiting_replies > 0).then(|| {
+        let key = if waiting_replies == 1 {
+            "admin.dashboard.pending_reply_one"
+        } else {
+            "admin.dashboard.pending_replies"
+        };
+        t.fmt(key, &[("count", &waiting_replies.to_string())])
+    });
     let page = DashboardPage {
         t,
         chrome: Chrome::of(&me, "dashboard").with_done(t, query.done.as_deref()),
         followers: db::follower::count_accepted(&state.db, state.collective.id).await?,
         pending_requests,
+        pending_replies,
         published: db::post::count_published(&state.db).await?,
         can_publish,
         awaiting: PostRow::all(&state, t, &awaiting),

@@ -1,22 +1,27 @@
 //! The admin panel: members log in, write, review, schedule and publish posts; editors answer
-//! follow requests and watch delivery; admins manage accounts. Server-rendered HTML that works
+//! follow requests, moderate replies, read notifications and watch delivery; admins manage
+//! accounts, blocks and the instance's moderation settings. Server-rendered HTML that works
 //! without JavaScript; `static/admin.js` only enhances it (live preview, counters). Handlers
 //! parse → call a `service` → render a template from `views`; every state-changing form goes
 //! through [`auth::Posted`], which checks the CSRF token before the handler runs.
 
 mod account;
 mod auth;
+mod blocks;
+mod comments;
 mod dashboard;
 mod delivery;
 mod failure;
 mod followers;
 mod login;
 mod members;
+mod notifications;
 mod post_actions;
 mod post_form;
 mod post_page;
 mod posts;
 mod preview;
+mod settings;
 mod views;
 
 use axum::{
@@ -68,6 +73,12 @@ pub fn router() -> Router<AppState> {
             "/admin/followers/{id}/remove",
             get(followers::confirm_remove).post(followers::remove),
         )
+        .route("/admin/comments", get(comments::page))
+        .route("/admin/comments/{id}/{action}", post(comments::act))
+        .route("/admin/notifications", get(notifications::page))
+        .route("/admin/blocks", get(blocks::page).post(blocks::add))
+        .route("/admin/blocks/{id}/remove", post(blocks::remove))
+        .route("/admin/settings", get(settings::page).post(settings::save))
         .route("/admin/delivery", get(delivery::page))
         .route("/admin/delivery/retry", post(delivery::retry))
         .route("/admin/account", get(account::page))

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::auth::CurrentMember;
 use crate::{
-    db::post::PostBundle,
+    db::{
+        entity::{post, remote_actor},
+        post::PostBundle,
+    },
     domain::post::Status,
     i18n::{Catalog, Locale},
     state::AppState,
@@ -23,7 +26,7 @@ pub struct Chrome {
 pub struct NavMember {
     pub display_name: String,
     pub is_admin: bool,
-    /// Editors and admins: followers and delivery pages.
+    /// Editors and admins: replies, notifications, followers and delivery pages.
     pub is_editor: bool,
 }
 
@@ -82,10 +85,65 @@ fn done_message(t: Catalog, key: &str) -> Option<String> {
         "follower_rejected",
         "follower_removed",
         "host_retried",
+        "comment_approved",
+        "comment_rejected",
+        "comment_hidden",
+        "comment_deleted",
+        "author_blocked",
+        "instance_blocked",
+        "settings_saved",
+        "block_added",
+        "allow_added",
+        "block_removed",
     ];
     KNOWN
         .contains(&key)
         .then(|| t.get(&format!("admin.done.{key}")).to_string())
+}
+
+/// `user@host`, with the port when the actor's URL has one (`alice@localhost:8080`).
+pub fn handle_of(actor: &remote_actor::Model) -> String {
+    let host = url::Url::parse(&actor.actor_url)
+        .ok()
+        .and_then(|url| {
+            let host = url.host_str()?.to_string();
+            Some(match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| actor.host.clone());
+    format!("{}@{host}", actor.preferred_username)
+}
+
+/// A remote actor's name: their display name, else their username.
+pub fn actor_name(actor: &remote_actor::Model) -> String {
+    actor
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&actor.preferred_username)
+        .to_string()
+}
+
+/// `url` if it is a web address (what remote servers send is not trusted to be one).
+pub fn web_link(url: &str) -> Option<String> {
+    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_string())
+}
+
+/// A remote actor's page: their profile, else their actor URL.
+pub fn actor_link(actor: &remote_actor::Model) -> Option<String> {
+    web_link(actor.profile_url.as_deref().unwrap_or(&actor.actor_url))
+}
+
+/// Where a post is seen: its public page once published, else its edit page.
+pub fn post_link(state: &AppState, post: &post::Model) -> String {
+    if post.status == Status::Published.as_str() {
+        state.urls.post(&post.public_id).to_string()
+    } else {
+        format!("/admin/posts/{}/edit", post.public_id)
+    }
 }
 
 /// `2026-03-01 14:30 UTC`: unambiguous whatever the member's time zone.
@@ -112,16 +170,15 @@ pub struct PostRow {
 
 /// A list title: the post's title, else the start of its text.
 fn display_title(bundle: &PostBundle) -> String {
-    if let Some(title) = bundle
-        .post
-        .title
-        .as_deref()
-        .filter(|t| !t.trim().is_empty())
-    {
+    post_title(&bundle.post)
+}
+
+/// A post's title, else the start of its text.
+pub fn post_title(post: &post::Model) -> String {
+    if let Some(title) = post.title.as_deref().filter(|t| !t.trim().is_empty()) {
         return title.to_string();
     }
-    let text: String = bundle
-        .post
+    let text: String = post
         .body_markdown
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -273,4 +330,61 @@ pub fn html(
         .render()
         .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("admin template: {e}")))?;
     Ok((status, axum::response::Html(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn actor(url: &str, name: Option<&str>) -> remote_actor::Model {
+        remote_actor::Model {
+            id: 1,
+            actor_url: url.to_string(),
+            kind: "Person".into(),
+            host: url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default(),
+            preferred_username: "alice".into(),
+            name: name.map(str::to_string),
+            inbox_url: format!("{url}/inbox"),
+            shared_inbox_url: None,
+            profile_url: None,
+            icon_url: None,
+            key_id: format!("{url}#main-key"),
+            public_key_pem: String::new(),
+            fetched_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn handles_keep_the_port_of_the_actor_url() {
+        assert_eq!(
+            handle_of(&actor("https://example.social/users/alice", None)),
+            "alice@example.social"
+        );
+        assert_eq!(
+            handle_of(&actor("http://localhost:8080/users/alice", None)),
+            "alice@localhost:8080"
+        );
+    }
+
+    #[test]
+    fn names_fall_back_to_the_username_and_links_must_be_web_addresses() {
+        let a = actor("https://example.social/users/alice", Some("  "));
+        assert_eq!(actor_name(&a), "alice");
+        let a = actor("https://example.social/users/alice", Some("Alice"));
+        assert_eq!(actor_name(&a), "Alice");
+        assert_eq!(
+            web_link("javascript:alert(1)"),
+            None,
+            "no script links from remote servers"
+        );
+        assert_eq!(
+            actor_link(&a).as_deref(),
+            Some("https://example.social/users/alice")
+        );
+    }
 }

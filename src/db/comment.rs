@@ -6,11 +6,13 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, RelationDef,
+    sea_query::{Query, SelectStatement},
 };
 
 use super::entity::{
     block,
     comment::{self, APPROVED, DELETED},
+    post,
     reaction::{self, ANNOUNCE, LIKE},
     remote_actor,
 };
@@ -286,4 +288,102 @@ pub async fn count_approved_replies(db: &impl ConnectionTrait, post_id: i64) -> 
         .filter(comment::Column::State.eq(APPROVED))
         .count(db)
         .await
+}
+
+/// One comment of the moderation queue: its author and the post it belongs to.
+#[derive(Debug, Clone)]
+pub struct QueueEntry {
+    pub comment: comment::Model,
+    pub author: remote_actor::Model,
+    pub post: post::Model,
+}
+
+/// The ids of remote actors neither blocked nor on a blocked instance: what they wrote is
+/// moderated; what blocked ones wrote stays out of sight until the block is lifted.
+fn unblocked_authors() -> SelectStatement {
+    let targets = |kind: &str| {
+        Query::select()
+            .column(block::Column::Target)
+            .from(block::Entity)
+            .and_where(block::Column::Kind.eq(kind))
+            .to_owned()
+    };
+    Query::select()
+        .column(remote_actor::Column::Id)
+        .from(remote_actor::Entity)
+        .and_where(remote_actor::Column::ActorUrl.not_in_subquery(targets(block::ACTOR)))
+        .and_where(remote_actor::Column::Host.not_in_subquery(targets(block::DOMAIN)))
+        .to_owned()
+}
+
+/// How many comments are in each moderation state (blocked authors left out). One query.
+pub async fn count_by_state(db: &impl ConnectionTrait) -> Result<HashMap<String, u64>, DbErr> {
+    let rows: Vec<(String, i64)> = comment::Entity::find()
+        .select_only()
+        .column(comment::Column::State)
+        .column_as(comment::Column::Id.count(), "n")
+        .filter(comment::Column::AuthorId.in_subquery(unblocked_authors()))
+        .group_by(comment::Column::State)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(state, n)| (state, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+/// The comments in `state`, newest first, with their authors and posts (blocked authors left
+/// out). Four queries.
+pub async fn in_state(
+    db: &impl ConnectionTrait,
+    state: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<QueueEntry>, DbErr> {
+    let comments = comment::Entity::find()
+        .filter(comment::Column::State.eq(state))
+        .filter(comment::Column::AuthorId.in_subquery(unblocked_authors()))
+        .order_by_desc(comment::Column::ReceivedAt)
+        .order_by_desc(comment::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let post_ids: HashSet<i64> = comments.iter().map(|c| c.post_id).collect();
+    let posts: HashMap<i64, post::Model> = post::Entity::find()
+        .filter(post::Column::Id.is_in(post_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(with_authors(db, comments)
+        .await?
+        .into_iter()
+        .filter_map(|CommentWithAuthor { comment, author }| {
+            let post = posts.get(&comment.post_id)?.clone();
+            Some(QueueEntry {
+                comment,
+                author,
+                post,
+            })
+        })
+        .collect())
+}
+
+/// One comment with its author and post, whatever its state (for actions on it).
+pub async fn entry(db: &impl ConnectionTrait, id: i64) -> Result<Option<QueueEntry>, DbErr> {
+    let Some(comment) = comment::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let author = remote_actor::Entity::find_by_id(comment.author_id)
+        .one(db)
+        .await?;
+    let post = post::Entity::find_by_id(comment.post_id).one(db).await?;
+    Ok(author.zip(post).map(|(author, post)| QueueEntry {
+        comment,
+        author,
+        post,
+    }))
 }

@@ -6,6 +6,7 @@ pub mod comment;
 pub mod entity;
 pub mod follower;
 pub mod local_actor;
+pub mod notification;
 pub mod post;
 pub mod stats;
 

@@ -149,7 +149,15 @@ pub async fn receive_create(
     )
     .await?;
     if stored.is_none() && mentions_collective(state, &object) {
-        notify(state, "mention", Some(actor.id), None, None, Some(&id)).await?;
+        notify(
+            state,
+            notification::MENTION,
+            Some(actor.id),
+            None,
+            None,
+            Some(&id),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -277,7 +285,7 @@ fn store_reply<'a>(
         if let Some(c) = &stored {
             notify(
                 state,
-                "reply",
+                notification::REPLY,
                 Some(author.id),
                 Some(c.post_id),
                 Some(c.id),
@@ -295,13 +303,14 @@ fn parse_time(value: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Approved at once or held, by the moderation policy: `trusted` lets followers and authors
-/// approved before through.
+/// Approved at once or held, by the moderation policy in force (the admin panel's choice, else
+/// the configuration's): `trusted` lets followers and authors approved before through.
 async fn initial_state(
     state: &AppState,
     author: &remote_actor::Model,
 ) -> Result<&'static str, DbErr> {
-    Ok(match state.settings.moderation.replies {
+    let policy = super::instance_settings::reply_policy(&state.db, &state.settings).await?;
+    Ok(match policy {
         ReplyPolicy::Open => APPROVED,
         ReplyPolicy::Review => PENDING,
         ReplyPolicy::Trusted => {

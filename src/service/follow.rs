@@ -14,7 +14,7 @@ use super::outbox::{self, Emitted, Recipients};
 use crate::{
     db::entity::{
         follower::{self, STATE_ACCEPTED, STATE_PENDING},
-        local_actor, remote_actor,
+        local_actor, notification, remote_actor,
     },
     federation::objects::object_context,
     state::AppState,
@@ -130,6 +130,18 @@ pub async fn receive_follow(
             }
             .insert(&txn)
             .await?;
+            if followed.id == state.collective.id {
+                // A new follower of the collective: the members see it among notifications.
+                notification::Entity::insert(notification::ActiveModel {
+                    kind: Set(notification::FOLLOW.to_string()),
+                    actor_id: Set(Some(actor.id)),
+                    object_url: Set(Some(follow_id.to_string())),
+                    created_at: Set(Utc::now()),
+                    ..Default::default()
+                })
+                .exec_without_returning(&txn)
+                .await?;
+            }
             !manual
         }
     };

@@ -12,6 +12,7 @@ use crate::{
     db::entity::{
         block::{self, ACTOR, ALLOW, DOMAIN},
         comment::{self, APPROVED, HIDDEN, PENDING, REJECTED},
+        remote_actor,
     },
     state::AppState,
 };
@@ -110,12 +111,58 @@ pub async fn block(
 
 /// Allows an instance in allowlist mode.
 pub async fn allow(db: &DatabaseConnection, host: &str) -> Result<String, ModerationError> {
+    allow_because(db, host, None).await
+}
+
+/// Allows an instance in allowlist mode, noting why.
+pub async fn allow_because(
+    db: &DatabaseConnection,
+    host: &str,
+    reason: Option<&str>,
+) -> Result<String, ModerationError> {
     let (kind, target) = normalize_target(host)?;
     if kind != DOMAIN {
         return Err(ModerationError::BadTarget(host.to_string()));
     }
-    add_rule(db, ALLOW, &target, None).await?;
+    add_rule(db, ALLOW, &target, reason).await?;
     Ok(target)
+}
+
+/// Who wrote comment `id`.
+async fn author_of(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<remote_actor::Model, ModerationError> {
+    let existing = comment::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ModerationError::NoComment(id))?;
+    remote_actor::Entity::find_by_id(existing.author_id)
+        .one(db)
+        .await?
+        .ok_or(ModerationError::NoComment(id))
+}
+
+/// Blocks the author of comment `id`: their activities are refused and everything they wrote
+/// leaves the public site (hiding is applied when threads are read). Returns the actor URL.
+pub async fn block_author_of(
+    db: &DatabaseConnection,
+    id: i64,
+    reason: Option<&str>,
+) -> Result<String, ModerationError> {
+    let author = author_of(db, id).await?;
+    block(db, &author.actor_url, reason).await
+}
+
+/// Blocks the instance of the author of comment `id` (its host name, whatever the port): every
+/// actor there is refused and hidden. Returns the host.
+pub async fn block_instance_of(
+    db: &DatabaseConnection,
+    id: i64,
+    reason: Option<&str>,
+) -> Result<String, ModerationError> {
+    let author = author_of(db, id).await?;
+    block(db, &author.host, reason).await
 }
 
 async fn add_rule(
@@ -147,6 +194,13 @@ pub async fn unblock(db: &DatabaseConnection, target: &str) -> Result<bool, Mode
     Ok(result.rows_affected > 0)
 }
 
+/// Lifts the rule `id` (a block or an allowed instance). Returns whether it existed.
+pub async fn remove_rule(db: &DatabaseConnection, id: i64) -> Result<bool, ModerationError> {
+    let result = block::Entity::delete_by_id(id).exec(db).await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Every block and allowed instance, by kind then target.
 pub async fn rules(db: &DatabaseConnection) -> Result<Vec<block::Model>, DbErr> {
     block::Entity::find()
         .order_by_asc(block::Column::Kind)
@@ -156,7 +210,7 @@ pub async fn rules(db: &DatabaseConnection) -> Result<Vec<block::Model>, DbErr> 
 }
 
 /// Whether activities from `actor` must be refused: the actor or its instance is blocked, or
-/// allowlist mode is on and its instance is not allowed.
+/// allowlist mode is in force (panel or configuration) and its instance is not allowed.
 pub async fn refuses(state: &AppState, actor: &Url) -> Result<bool, DbErr> {
     let host = actor
         .host_str()
@@ -174,7 +228,10 @@ pub async fn refuses(state: &AppState, actor: &Url) -> Result<bool, DbErr> {
     if rules.iter().any(|r| r.kind == ACTOR || r.kind == DOMAIN) {
         return Ok(true);
     }
-    Ok(state.settings.moderation.allowlist_mode && !rules.iter().any(|r| r.kind == ALLOW))
+    if rules.iter().any(|r| r.kind == ALLOW) {
+        return Ok(false);
+    }
+    super::instance_settings::allowlist_mode(&state.db, &state.settings).await
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod federation;
 mod fixtures;
 mod interop_fedify;
 mod member_actors;
+mod moderation;
 mod objects;
 mod remote;
 mod site;

@@ -5,6 +5,7 @@ pub mod block;
 pub mod comment;
 pub mod delivery;
 pub mod follower;
+pub mod instance_setting;
 pub mod local_actor;
 pub mod login_throttle;
 pub mod member;

@@ -19,3 +19,11 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A reply stored as a comment.
+pub const REPLY: &str = "reply";
+/// A post mentioning the collective that is not a reply to one of ours.
+pub const MENTION: &str = "mention";
+/// A new follower of the collective.
+pub const FOLLOW: &str = "follow";
+// Likes and boosts use the reaction kinds: `reaction::LIKE` and `reaction::ANNOUNCE`.
