@@ -10,6 +10,7 @@ mod m20261129_000002_create_follower;
 mod m20261129_000003_members_and_posts;
 mod m20261129_000004_federation_and_delivery;
 mod m20261129_000005_conversations;
+mod m20261129_000006_api;
 
 /// Runs every migration in order; used by `tribune migrate` and at `tribune serve` start-up.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_members_and_posts::Migration),
             Box::new(m20261129_000004_federation_and_delivery::Migration),
             Box::new(m20261129_000005_conversations::Migration),
+            Box::new(m20261129_000006_api::Migration),
         ]
     }
 }

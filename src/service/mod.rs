@@ -5,6 +5,8 @@ pub mod conversation;
 pub mod follow;
 pub mod member;
 pub mod moderation;
+pub mod oauth;
 pub mod outbox;
 pub mod post;
 pub mod session;
+pub mod status;
