@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(crate::ops::router())
         .merge(admin::router())
+        .merge(crate::api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(web::remember_accept_language))
         .layer(TraceLayer::new_for_http())

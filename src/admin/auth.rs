@@ -69,11 +69,13 @@ pub fn locale_for(state: &AppState, member_setting: Option<&str>, headers: &Head
     Locale::choose(member_setting, accept, default)
 }
 
-/// A `next` target after login, if it is a path of the admin panel: anything else (another
+/// A `next` target after login, if it is a path of the admin panel (or the OAuth consent
+/// page): anything else (another
 /// site, `//host`, backslashes) is dropped so the login page cannot be an open redirect.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
     let next = next?.trim();
-    let local = next.starts_with("/admin")
+    // The admin panel, or the OAuth consent page of an app asking for access.
+    let local = (next.starts_with("/admin") || next.starts_with("/oauth/authorize?"))
         && !next.contains("//")
         && !next.contains('\\')
         && !next.chars().any(char::is_control);

@@ -5,9 +5,9 @@
 //! before the handler runs.
 
 mod account;
-mod auth;
+pub(crate) mod auth;
 mod dashboard;
-mod failure;
+pub(crate) mod failure;
 mod login;
 mod members;
 mod post_actions;
@@ -15,7 +15,7 @@ mod post_form;
 mod post_page;
 mod posts;
 mod preview;
-mod views;
+pub(crate) mod views;
 
 use axum::{
     Router,

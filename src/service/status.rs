@@ -119,7 +119,7 @@ pub async fn publish(
     let input = input_of(state, &status)?;
     let claim = match idempotency_key.filter(|k| !k.is_empty()) {
         Some(key) => match claim_key(state, token_id, key).await? {
-            Claim::Done(post) => return Ok(post),
+            Claim::Done(post) => return Ok(*post),
             Claim::Mine(id) => Some(id),
         },
         None => None,
@@ -159,7 +159,7 @@ pub async fn publish(
 
 enum Claim {
     /// The key was used before: its post.
-    Done(post::Model),
+    Done(Box<post::Model>),
     /// The key is ours now (row id).
     Mine(i64),
 }
@@ -198,7 +198,7 @@ async fn claim_key(state: &AppState, token_id: i64, key: &str) -> Result<Claim, 
         Some(post_id) => post::Entity::find_by_id(post_id)
             .one(&state.db)
             .await?
-            .map(Claim::Done)
+            .map(|p| Claim::Done(Box::new(p)))
             .ok_or(StatusError::NotFound),
         None => Err(StatusError::InProgress),
     }
