@@ -14,6 +14,7 @@ mod crash;
 mod discovery;
 mod federation;
 mod interop_fedify;
+mod mastodon_api;
 mod member_actors;
 mod objects;
 mod remote;

@@ -1,0 +1,705 @@
+//! The Mastodon client API with a real HTTP client against the real server: OAuth with PKCE
+//! and the consent page, statuses published like the admin panel's, and every bad input
+//! refused with Mastodon's status and error body — with nothing published.
+
+use serde_json::{Value, json};
+use tribune::domain::member::Role;
+
+use crate::{
+    db_test,
+    support::{ACCEPT_AS, Backend, Browser, TestApp, input_value, location},
+};
+
+const PASSWORD: &str = "correct horse battery";
+const CALLBACK: &str = "https://app.example/callback";
+const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
+/// RFC 7636's verifier and its S256 challenge, computed independently with Python's hashlib.
+const VERIFIER: &str = "dBjftJeZ4CVP-1Q4rJOUbxKBmkB3-ha3QW5R3VgJ0kc";
+const CHALLENGE: &str = "g4__u9YTI1jPsacHWBPHgy5ZUKF8noTyPo5rTtwN_no";
+
+struct RegisteredApp {
+    client_id: String,
+    client_secret: String,
+}
+
+async fn register_app(app: &TestApp, scopes: &str) -> RegisteredApp {
+    let response = app
+        .client
+        .post(app.url("/api/v1/apps"))
+        .form(&[
+            ("client_name", "Test app"),
+            ("redirect_uris", &format!("{CALLBACK}\n{OOB}")),
+            ("scopes", scopes),
+            ("website", "https://app.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["name"], "Test app");
+    assert_eq!(body["redirect_uris"], json!([CALLBACK, OOB]));
+    RegisteredApp {
+        client_id: body["client_id"].as_str().unwrap().into(),
+        client_secret: body["client_secret"].as_str().unwrap().into(),
+    }
+}
+
+fn authorize_query(client: &RegisteredApp, redirect: &str, scope: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", scope)
+        .append_pair("state", "xyz")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256")
+        .finish()
+}
+
+/// The member logs in from the consent link, approves, and the code comes back.
+async fn consent(browser: &Browser, client: &RegisteredApp, redirect: &str, scope: &str) -> String {
+    let path = format!(
+        "/oauth/authorize?{}",
+        authorize_query(client, redirect, scope)
+    );
+    let (status, html) = browser.page(&path).await;
+    assert_eq!(status, 200, "consent page: {html}");
+    let csrf = input_value(&html, "csrf").expect("consent form csrf");
+    assert!(html.contains("Test app"), "{html}");
+    // A form without the session's token is refused and issues nothing.
+    let forged = browser
+        .post_form(
+            "/oauth/authorize",
+            &[("client_id", &client.client_id), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("response_type", "code"),
+        ("client_id", &client.client_id),
+        ("redirect_uri", redirect),
+        ("scope", scope),
+        ("state", "xyz"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+        ("decision", "approve"),
+    ];
+    let response = browser.post_form("/oauth/authorize", &fields).await;
+    if redirect == OOB {
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        let start = html.find("<code>").unwrap() + "<code>".len();
+        let end = start + html[start..].find("</code>").unwrap();
+        return html[start..end].to_string();
+    }
+    assert_eq!(response.status(), 303);
+    let target = url::Url::parse(&location(&response)).unwrap();
+    assert!(target.as_str().starts_with(CALLBACK), "{target}");
+    let pairs: std::collections::HashMap<_, _> = target.query_pairs().into_owned().collect();
+    assert_eq!(pairs.get("state").map(String::as_str), Some("xyz"));
+    pairs["code"].clone()
+}
+
+async fn exchange(
+    app: &TestApp,
+    client: &RegisteredApp,
+    code: &str,
+    redirect: &str,
+    verifier: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client.client_id),
+            ("client_secret", &client.client_secret),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn token_of(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if !form.is_empty() {
+        request = request.form(form);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn posts(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) FROM post").await
+}
+
+async fn activities(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) FROM activity").await
+}
+
+async fn oauth_flow_publishes_edits_and_deletes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_member("edith", Role::Editor, PASSWORD).await;
+    let client = register_app(&app, "read write").await;
+    let browser = app.browser_in("en");
+
+    // Not logged in: the consent link goes through the login page and comes back.
+    let path = format!(
+        "/oauth/authorize?{}",
+        authorize_query(&client, CALLBACK, "read write")
+    );
+    let response = browser.get(&path).await;
+    assert_eq!(response.status(), 303);
+    let login = location(&response);
+    assert!(
+        login.starts_with("/admin/login?next=%2Foauth%2Fauthorize"),
+        "{login}"
+    );
+    let (_, html) = browser.page(&login).await;
+    let csrf = input_value(&html, "csrf").unwrap();
+    let next = input_value(&html, "next").unwrap();
+    assert_eq!(next, path);
+    let response = browser
+        .post_form(
+            "/admin/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "edith"),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), path);
+
+    let code = consent(&browser, &client, CALLBACK, "read write").await;
+    // PKCE: a wrong verifier is refused.
+    let wrong = exchange(
+        &app,
+        &client,
+        &code,
+        CALLBACK,
+        "not-the-verifier-at-all-not-the-verifier",
+    )
+    .await;
+    assert_eq!(wrong.status(), 400);
+    assert_eq!(
+        wrong.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    // Another redirect URI than the code's is refused.
+    let other = exchange(&app, &client, &code, OOB, VERIFIER).await;
+    assert_eq!(other.status(), 400);
+    let token = token_of(exchange(&app, &client, &code, CALLBACK, VERIFIER).await).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_token").await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM oauth_token WHERE token_hash = '{token}'"
+        ))
+        .await,
+        0,
+        "tokens are stored hashed"
+    );
+    let (status, me) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/accounts/verify_credentials",
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["username"], "edith");
+    assert_eq!(me["source"]["privacy"], "public");
+
+    // A replayed code is refused, and the token it gave is revoked.
+    let replay = exchange(&app, &client, &code, CALLBACK, VERIFIER).await;
+    assert_eq!(replay.status(), 400);
+    let (status, body) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/accounts/verify_credentials",
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "The access token is invalid");
+
+    // Out of band: the code is shown on a page.
+    let code = consent(&browser, &client, OOB, "read write").await;
+    let token = token_of(exchange(&app, &client, &code, OOB, VERIFIER).await).await;
+
+    // Posting, retried with the same Idempotency-Key: published once.
+    let post = |key: &'static str| {
+        app.client
+            .post(app.url("/api/v1/statuses"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .form(&[
+                ("status", "Hello from an **app**"),
+                ("spoiler_text", "app test"),
+                ("language", "en"),
+                ("visibility", "public"),
+            ])
+            .send()
+    };
+    let first: Value = post("k1").await.unwrap().json().await.unwrap();
+    let second: Value = post("k1").await.unwrap().json().await.unwrap();
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(posts(&app).await, 1);
+    assert_eq!(first["spoiler_text"], "app test");
+    assert_eq!(first["sensitive"], true);
+    assert_eq!(first["language"], "en");
+    assert_eq!(first["account"]["id"], "collective");
+    let id = first["id"].as_str().unwrap().to_string();
+    let url = first["url"].as_str().unwrap().to_string();
+    let page = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<strong>app</strong>"), "{page}");
+    let object = app
+        .get_activity_json(url::Url::parse(&url).unwrap().path())
+        .await;
+    assert_eq!(object["summary"], "app test");
+
+    // Edit: an Update, and the history shows both versions.
+    let (status, edited) = call(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/api/v1/statuses/{id}"),
+        Some(&token),
+        &[
+            ("status", "Hello again"),
+            ("spoiler_text", "app test"),
+            ("language", "en"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert!(edited["edited_at"].is_string());
+    let object = app
+        .get_activity_json(url::Url::parse(&url).unwrap().path())
+        .await;
+    assert!(object["content"].as_str().unwrap().contains("Hello again"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM activity WHERE kind = 'Update'")
+            .await,
+        1
+    );
+    let (_, history) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/statuses/{id}/history"),
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    let (_, timeline) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/timelines/home",
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(timeline[0]["id"], id.as_str());
+    let (status, context) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/statuses/{id}/context"),
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(context["descendants"], json!([]));
+
+    // Delete: the status comes back with its text; a Delete goes out; the page is gone.
+    let (status, deleted) = call(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/statuses/{id}"),
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(deleted["text"], "Hello again");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM activity WHERE kind = 'Delete'")
+            .await,
+        1
+    );
+    let (status, _) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/statuses/{id}"),
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404);
+    let gone = app
+        .get(url::Url::parse(&url).unwrap().path(), ACCEPT_AS)
+        .await;
+    assert_eq!(gone.status(), 410);
+}
+db_test!(oauth_flow_publishes_edits_and_deletes);
+
+/// A personal token (as `tribune token create` makes) with the given scopes.
+async fn personal_token(app: &TestApp, username: &str, role: Role, scopes: &str) -> String {
+    let member = app.add_member(username, role, PASSWORD).await;
+    tribune::service::oauth::create_personal_token(&app.db, &member, scopes, "test")
+        .await
+        .unwrap()
+        .token
+}
+
+async fn bad_inputs_are_refused_and_publish_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let writer = personal_token(&app, "edith", Role::Editor, "read write").await;
+    let reader = personal_token(&app, "rita", Role::Editor, "read").await;
+    let author = personal_token(&app, "aline", Role::Author, "read write").await;
+    let status = |text: &'static str| vec![("status", text), ("language", "fr")];
+    let post = reqwest::Method::POST;
+
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/api/v1/statuses",
+        None,
+        &status("Bonjour"),
+    )
+    .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (401, Some("The access token is invalid"))
+    );
+    let (code, _) = call(
+        &app,
+        post.clone(),
+        "/api/v1/statuses",
+        Some("not-a-token"),
+        &status("Bonjour"),
+    )
+    .await;
+    assert_eq!(code, 401);
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/api/v1/statuses",
+        Some(&reader),
+        &status("Bonjour"),
+    )
+    .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (403, Some("This action is outside the authorized scopes"))
+    );
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/api/v1/statuses",
+        Some(&author),
+        &status("Bonjour"),
+    )
+    .await;
+    assert_eq!(code, 403);
+    assert!(body["error"].as_str().unwrap().contains("review"), "{body}");
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/api/v1/statuses",
+        Some(&writer),
+        &status("   "),
+    )
+    .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (422, Some("Validation failed: Text can't be blank"))
+    );
+    let long = "a".repeat(tribune::domain::post::MAX_BODY + 1);
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/api/v1/statuses",
+        Some(&writer),
+        &[("status", &long)],
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Validation failed: Text character limit"),
+        "{body}"
+    );
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/api/v1/statuses",
+        Some(&writer),
+        &[("status", "Secret"), ("visibility", "direct")],
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Validation failed: Visibility")
+    );
+    assert_eq!(posts(&app).await, 0, "nothing published on any error");
+    assert_eq!(activities(&app).await, 0);
+
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let (code, body) = call(
+            &app,
+            method.clone(),
+            "/api/v1/statuses/999",
+            Some(&writer),
+            &status("x"),
+        )
+        .await;
+        assert_eq!(
+            (code, body["error"].as_str()),
+            (404, Some("Record not found")),
+            "{method}"
+        );
+    }
+    let (code, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/accounts/999",
+        Some(&writer),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 404);
+
+    // A revoked token no longer works.
+    let client = register_app(&app, "read write").await;
+    let app_token = {
+        let response = app
+            .client
+            .post(app.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client.client_id),
+                ("client_secret", &client.client_secret),
+                ("scope", "read"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        token_of(response).await
+    };
+    let (code, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/timelines/public",
+        Some(&app_token),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, _) = call(
+        &app,
+        post.clone(),
+        "/oauth/revoke",
+        None,
+        &[
+            ("client_id", &client.client_id),
+            ("client_secret", &client.client_secret),
+            ("token", &app_token),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/timelines/public",
+        Some(&app_token),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 401);
+
+    // OAuth errors: wrong secret, unknown grant, unregistered redirect URI, unknown scope.
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/oauth/token",
+        None,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client.client_id),
+            ("client_secret", "wrong"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/oauth/token",
+        None,
+        &[("grant_type", "password")],
+    )
+    .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let browser = app.browser_in("fr");
+    browser.login_ok("edith", PASSWORD).await;
+    let (code, html) = browser
+        .page(&format!(
+            "/oauth/authorize?{}",
+            authorize_query(&client, "https://evil.example/cb", "read")
+        ))
+        .await;
+    assert_eq!(code, 400);
+    assert!(html.contains("redirect_uri"), "{html}");
+    let (code, _) = browser
+        .page(&format!(
+            "/oauth/authorize?{}",
+            authorize_query(&client, CALLBACK, "admin:read")
+        ))
+        .await;
+    assert_eq!(code, 400);
+    let (code, body) = call(
+        &app,
+        post.clone(),
+        "/api/v1/apps",
+        None,
+        &[("client_name", "x"), ("redirect_uris", "")],
+    )
+    .await;
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_code").await, 0);
+}
+db_test!(bad_inputs_are_refused_and_publish_nothing);
+
+async fn instance_accounts_timelines_and_paging(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = personal_token(&app, "edith", Role::Editor, "read write").await;
+    for text in ["un", "deux", "trois"] {
+        let (code, _) = call(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/statuses",
+            Some(&token),
+            &[("status", text)],
+        )
+        .await;
+        assert_eq!(code, 200);
+    }
+    let (_, v1) = call(&app, reqwest::Method::GET, "/api/v1/instance", None, &[]).await;
+    assert_eq!(
+        v1["configuration"]["statuses"]["max_characters"],
+        tribune::domain::post::MAX_BODY
+    );
+    assert!(
+        v1["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("4.2.0 (compatible; Tribune")
+    );
+    assert_eq!(v1["registrations"], false);
+    let (_, v2) = call(&app, reqwest::Method::GET, "/api/v2/instance", None, &[]).await;
+    assert_eq!(v2["domain"], app.domain());
+    assert_eq!(v2["contact"]["account"]["id"], "collective");
+    let (_, collective) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/accounts/collective",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(collective["statuses_count"], 3);
+
+    let response = app
+        .client
+        .get(app.url("/api/v1/timelines/public?limit=2"))
+        .header("Origin", "https://web.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let link = response.headers()["link"].to_str().unwrap().to_string();
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    assert!(link.contains("rel=\"next\""), "{link}");
+    let next = link.split(['<', '>']).nth(1).unwrap().to_string();
+    let older: Value = app
+        .client
+        .get(&next)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(older.as_array().unwrap().len(), 1);
+    assert!(older[0]["content"].as_str().unwrap().contains("un"));
+    let (code, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/notifications",
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/notifications",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(code, 401);
+}
+db_test!(instance_accounts_timelines_and_paging);
