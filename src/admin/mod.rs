@@ -15,6 +15,7 @@ mod post_form;
 mod post_page;
 mod posts;
 mod preview;
+mod tokens;
 pub(crate) mod views;
 
 use axum::{
@@ -60,6 +61,8 @@ pub fn router() -> Router<AppState> {
             post(members::set_access),
         )
         .route("/admin/account", get(account::page))
+        .route("/admin/tokens", get(tokens::page))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/admin/account/password", post(account::change_password))
         .route("/admin/account/language", post(account::set_language))
         .layer(header_layer(

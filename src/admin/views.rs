@@ -75,6 +75,7 @@ fn done_message(t: Catalog, key: &str) -> Option<String> {
         "password",
         "language",
         "logged_out",
+        "revoked",
     ];
     KNOWN
         .contains(&key)

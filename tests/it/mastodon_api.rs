@@ -703,3 +703,85 @@ async fn instance_accounts_timelines_and_paging(backend: Backend) {
     assert_eq!(code, 401);
 }
 db_test!(instance_accounts_timelines_and_paging);
+
+async fn tokens_from_the_command_line_are_listed_and_revocable(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_member("edith", Role::Editor, PASSWORD).await;
+    app.add_member("adam", Role::Admin, PASSWORD).await;
+    let s = &app.settings;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tribune"))
+        .args([
+            "token",
+            "create",
+            "edith",
+            "--scopes",
+            "read write:statuses",
+            "--name",
+            "script",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TRIBUNE__DATA_DIR", &s.data_dir)
+        .env("TRIBUNE__DATABASE__URL", &s.database.url)
+        .env("TRIBUNE__INSTANCE__BASE_URL", s.instance.base_url.as_str())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    let token = printed.lines().last().unwrap().trim().to_string();
+    let (code, me) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/accounts/verify_credentials",
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 200, "{printed}");
+    assert_eq!(me["username"], "edith");
+    let (code, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/statuses",
+        Some(&token),
+        &[("status", "Par script")],
+    )
+    .await;
+    assert_eq!(code, 200);
+
+    // The member sees it in the panel; an admin sees it too and revokes it.
+    let edith = app.browser_in("en");
+    edith.login_ok("edith", PASSWORD).await;
+    let (code, html) = edith.page("/admin/tokens").await;
+    assert_eq!(code, 200);
+    assert!(
+        html.contains("script") && html.contains("write:statuses"),
+        "{html}"
+    );
+    let adam = app.browser_in("fr");
+    adam.login_ok("adam", PASSWORD).await;
+    let (_, html) = adam.page("/admin/tokens").await;
+    assert!(html.contains("edith"), "{html}");
+    let id = app
+        .count("SELECT MAX(id) FROM oauth_token")
+        .await
+        .to_string();
+    let response = adam
+        .submit(&format!("/admin/tokens/{id}/revoke"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    let (code, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/accounts/verify_credentials",
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 401);
+}
+db_test!(tokens_from_the_command_line_are_listed_and_revocable);
