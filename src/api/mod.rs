@@ -51,6 +51,9 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
+        // Mastodon (Rails) also answers with a trailing slash, and Mastodon.py uses it here.
+        .route("/api/v1/instance/", get(instance::v1))
+        .route("/api/v2/instance/", get(instance::v2))
         .route(
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),

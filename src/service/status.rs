@@ -222,6 +222,14 @@ pub async fn edit(
 ) -> Result<post::Model, StatusError> {
     let current = published(state, id).await?;
     require_publisher(who)?;
+    let mut status = status;
+    // What the app does not send stays as it was (Mastodon.py edits without a language).
+    if status.language.as_deref().is_none_or(str::is_empty) {
+        status.language = Some(current.language.clone());
+    }
+    if status.spoiler_text.is_none() {
+        status.spoiler_text = current.content_warning.clone();
+    }
     let mut input = input_of(state, &status)?;
     // A post written in the admin panel may have a title; an app cannot see it, so keep it.
     input.title = current.title.clone();

@@ -785,3 +785,133 @@ async fn tokens_from_the_command_line_are_listed_and_revocable(backend: Backend)
     assert_eq!(code, 401);
 }
 db_test!(tokens_from_the_command_line_are_listed_and_revocable);
+
+/// Mastodon.py, a real client, through the whole flow; each step is checked here on Tribune's
+/// public page and ActivityPub objects, and a reply arrives through the real inbox.
+async fn mastodon_py_posts_edits_reads_the_conversation_and_deletes(backend: Backend) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let python = crate::support::python_clients();
+    let app = TestApp::spawn_with(backend, |s| {
+        s.moderation.replies = tribune::config::ReplyPolicy::Open;
+    })
+    .await;
+    app.add_member("edith", Role::Editor, PASSWORD).await;
+    let remote = crate::remote::RemoteServer::start(crate::remote::Behaviour::Ok).await;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/mastodon_py_flow.py");
+    let mut child = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args([app.base.as_str().trim_end_matches('/'), "edith", PASSWORD])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut post_path = String::new();
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the client answers in time")
+            .unwrap()
+            .expect("the client went on until done");
+        let event: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("{line}"));
+        match event["step"].as_str().unwrap() {
+            "verified" => {
+                assert_eq!(event["username"], "edith");
+                assert_eq!(event["source"], "public");
+            }
+            "instance" => assert_eq!(event["title"], app.settings.collective.name.as_str()),
+            "posted" => {
+                assert_eq!(event["sensitive"], true);
+                assert_eq!(event["spoiler_text"], "Essai");
+                assert_eq!(event["language"], "en");
+                assert_eq!(posts(&app).await, 1, "the retried post was published once");
+                let url = url::Url::parse(event["url"].as_str().unwrap()).unwrap();
+                post_path = url.path().to_string();
+                let page = app
+                    .client
+                    .get(url.clone())
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert!(page.contains("<strong>Mastodon.py</strong>"), "{page}");
+                let object = app.get_activity_json(&post_path).await;
+                assert_eq!(object["summary"], "Essai");
+                assert!(object["contentMap"]["en"].is_string(), "{object}");
+                // Someone answers from another server, through the real inbox.
+                let reply = remote.reply("r1", url.as_str(), "<p>Belle réponse</p>");
+                let status = remote
+                    .post(
+                        &app.client,
+                        app.url("/inbox").as_str(),
+                        &remote.activity("Create", "c1", reply),
+                    )
+                    .await
+                    .status();
+                assert_eq!(status, 202);
+            }
+            "edited" => {
+                assert_eq!(event["versions"], 2);
+                let object = app.get_activity_json(&post_path).await;
+                assert!(
+                    object["content"].as_str().unwrap().contains("Modifié"),
+                    "{object}"
+                );
+                assert!(object["updated"].is_string());
+            }
+            "conversation" => {
+                let replies = event["replies"].as_array().unwrap();
+                assert_eq!(replies.len(), 1, "{event}");
+                assert!(replies[0]["acct"].as_str().unwrap().contains('@'));
+                assert!(
+                    replies[0]["content"]
+                        .as_str()
+                        .unwrap()
+                        .contains("Belle réponse")
+                );
+                assert!(
+                    event["notifications"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&json!("mention")),
+                    "{event}"
+                );
+                assert!(
+                    event["mentions"][0]
+                        .as_str()
+                        .unwrap()
+                        .contains("Belle réponse")
+                );
+            }
+            "deleted" => {
+                assert!(event["text"].as_str().unwrap().contains("Modifié"));
+                let gone = app.get(&post_path, ACCEPT_AS).await;
+                assert_eq!(gone.status(), 410);
+                assert_eq!(
+                    app.count("SELECT COUNT(*) FROM activity WHERE kind = 'Delete'")
+                        .await,
+                    1
+                );
+            }
+            "done" => break,
+            other => panic!("unknown step {other}"),
+        }
+        stdin.write_all(b"ok\n").await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+    assert!(child.wait().await.unwrap().success());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oauth_token WHERE revoked_at IS NULL")
+            .await,
+        0,
+        "the client revoked its token"
+    );
+}
+db_test!(mastodon_py_posts_edits_reads_the_conversation_and_deletes);
