@@ -47,6 +47,10 @@ fn cors() -> CorsLayer {
 pub fn router() -> Router<AppState> {
     let api = Router::new()
         .route("/api/v1/apps", post(oauth::register))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::server_metadata),
+        )
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/api/v1/instance", get(instance::v1))

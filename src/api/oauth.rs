@@ -332,3 +332,29 @@ pub async fn revoke(
     oauth::revoke(&state.db, &form.client_id, &form.client_secret, &form.token).await?;
     Ok(Json(json!({})))
 }
+
+/// GET /.well-known/oauth-authorization-server (RFC 8414), as Mastodon 4.3 publishes it.
+pub async fn server_metadata(State(state): State<AppState>) -> Json<Value> {
+    let at = |path: &str| {
+        state
+            .urls
+            .base()
+            .join(path)
+            .map(|u| u.to_string())
+            .unwrap_or_default()
+    };
+    Json(json!({
+        "issuer": state.urls.base(),
+        "authorization_endpoint": at("/oauth/authorize"),
+        "token_endpoint": at("/oauth/token"),
+        "revocation_endpoint": at("/oauth/revoke"),
+        "app_registration_endpoint": at("/api/v1/apps"),
+        "scopes_supported": crate::domain::scope::KNOWN,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "service_documentation": "https://docs.joinmastodon.org/",
+    }))
+}

@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// Every scope a client may ask for.
-const KNOWN: &[&str] = &[
+pub const KNOWN: &[&str] = &[
     "read",
     "write",
     "follow",

@@ -194,6 +194,16 @@ async fn claim_key(state: &AppState, token_id: i64, key: &str) -> Result<Claim, 
         // The insert failed for another reason than the key: report it.
         return Err(StatusError::InProgress);
     };
+    if existing.post_id.is_none() && existing.created_at < Utc::now() - Duration::minutes(5) {
+        // A claim left behind by a request that never finished (a crash): take it over.
+        api_idempotency::Entity::update_many()
+            .col_expr(api_idempotency::Column::CreatedAt, Expr::value(Utc::now()))
+            .filter(api_idempotency::Column::Id.eq(existing.id))
+            .filter(api_idempotency::Column::CreatedAt.eq(existing.created_at))
+            .exec(&state.db)
+            .await?;
+        return Ok(Claim::Mine(existing.id));
+    }
     match existing.post_id {
         Some(post_id) => post::Entity::find_by_id(post_id)
             .one(&state.db)

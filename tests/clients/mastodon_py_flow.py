@@ -104,7 +104,7 @@ def main():
     deleted = api.status_delete(first["id"])
     step("deleted", text=deleted["text"])
 
-    api.revoke_access_token()
+    api.revoke_access_token(allow_http=True)
     print(json.dumps({"step": "done"}), flush=True)
 
 

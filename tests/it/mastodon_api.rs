@@ -915,3 +915,89 @@ async fn mastodon_py_posts_edits_reads_the_conversation_and_deletes(backend: Bac
     );
 }
 db_test!(mastodon_py_posts_edits_reads_the_conversation_and_deletes);
+
+async fn codes_expire_denials_redirect_and_browsers_may_call(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_member("edith", Role::Editor, PASSWORD).await;
+    let client = register_app(&app, "read write").await;
+    let browser = app.browser_in("fr");
+    browser.login_ok("edith", PASSWORD).await;
+
+    // Ten minutes later, a code no longer works.
+    let code = consent(&browser, &client, CALLBACK, "read").await;
+    app.count("SELECT COUNT(*) FROM oauth_code").await;
+    let backend = app.db.get_database_backend();
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_raw(sea_orm::Statement::from_string(
+            backend,
+            "UPDATE oauth_code SET expires_at = created_at".to_string(),
+        ))
+        .await
+        .unwrap();
+    let expired = exchange(&app, &client, &code, CALLBACK, VERIFIER).await;
+    assert_eq!(expired.status(), 400);
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_token").await, 0);
+
+    // Denying sends the app an access_denied error, and no code.
+    let path = format!(
+        "/oauth/authorize?{}",
+        authorize_query(&client, CALLBACK, "read")
+    );
+    let (_, html) = browser.page(&path).await;
+    assert!(
+        html.contains("Autoriser une application"),
+        "the consent page is in French"
+    );
+    let csrf = input_value(&html, "csrf").unwrap();
+    let response = browser
+        .post_form(
+            "/oauth/authorize",
+            &[
+                ("csrf", &csrf),
+                ("response_type", "code"),
+                ("client_id", &client.client_id),
+                ("redirect_uri", CALLBACK),
+                ("scope", "read"),
+                ("state", "xyz"),
+                ("decision", "deny"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let target = location(&response);
+    assert!(
+        target.contains("error=access_denied") && !target.contains("code="),
+        "{target}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_code").await, 1);
+
+    // A browser app's preflight, and the server metadata.
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/statuses"))
+        .header("Origin", "https://web.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let (_, metadata) = call(
+        &app,
+        reqwest::Method::GET,
+        "/.well-known/oauth-authorization-server",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+}
+db_test!(codes_expire_denials_redirect_and_browsers_may_call);
