@@ -1001,3 +1001,95 @@ async fn codes_expire_denials_redirect_and_browsers_may_call(backend: Backend) {
     );
 }
 db_test!(codes_expire_denials_redirect_and_browsers_may_call);
+
+async fn likes_and_boosts_are_notifications_with_remote_accounts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = personal_token(&app, "edith", Role::Editor, "read write").await;
+    let (_, status) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/statuses",
+        Some(&token),
+        &[("status", "Aimez-moi")],
+    )
+    .await;
+    let url = status["url"].as_str().unwrap().to_string();
+    let remote = crate::remote::RemoteServer::start(crate::remote::Behaviour::Ok).await;
+    for activity in [
+        remote.activity("Like", "like-1", json!(url)),
+        remote.activity("Announce", "boost-1", json!(url)),
+    ] {
+        let sent = remote
+            .post(&app.client, app.url("/inbox").as_str(), &activity)
+            .await;
+        assert_eq!(sent.status(), 202);
+    }
+    let (code, notes) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/notifications",
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 200);
+    let kinds: Vec<&str> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["reblog", "favourite"], "{notes}");
+    for note in notes.as_array().unwrap() {
+        assert!(note["account"]["id"].as_str().unwrap().starts_with('r'));
+        assert!(note["account"]["acct"].as_str().unwrap().contains('@'));
+        assert_eq!(note["status"]["id"], status["id"]);
+    }
+    let (_, again) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/statuses/{}", status["id"].as_str().unwrap()),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (
+            again["favourites_count"].as_u64(),
+            again["reblogs_count"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let remote_id = notes[0]["account"]["id"].as_str().unwrap().to_string();
+    let (code, account) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/accounts/{remote_id}"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(account["id"], remote_id.as_str());
+    // A read-only scope that is not notifications cannot read them.
+    let statuses_only = {
+        let member = tribune::service::member::find(&app.db, "edith")
+            .await
+            .unwrap()
+            .unwrap();
+        tribune::service::oauth::create_personal_token(&app.db, &member, "read:statuses", "x")
+            .await
+            .unwrap()
+            .token
+    };
+    let (code, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/notifications",
+        Some(&statuses_only),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 403);
+}
+db_test!(likes_and_boosts_are_notifications_with_remote_accounts);
