@@ -130,6 +130,20 @@ pub async fn receive_follow(
             }
             .insert(&txn)
             .await?;
+            if followed.id == state.collective.id {
+                // A new follower of the collective is news for the members (their apps show it).
+                crate::db::entity::notification::ActiveModel {
+                    kind: Set("follow".into()),
+                    actor_id: Set(Some(actor.id)),
+                    post_id: Set(None),
+                    comment_id: Set(None),
+                    object_url: Set(Some(follow_id.to_string())),
+                    created_at: Set(Utc::now()),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+            }
             !manual
         }
     };

@@ -1015,7 +1015,9 @@ async fn likes_and_boosts_are_notifications_with_remote_accounts(backend: Backen
     .await;
     let url = status["url"].as_str().unwrap().to_string();
     let remote = crate::remote::RemoteServer::start(crate::remote::Behaviour::Ok).await;
+    let collective = app.url("/actors/collectif").to_string();
     for activity in [
+        remote.follow(&collective, "1"),
         remote.activity("Like", "like-1", json!(url)),
         remote.activity("Announce", "boost-1", json!(url)),
     ] {
@@ -1039,11 +1041,15 @@ async fn likes_and_boosts_are_notifications_with_remote_accounts(backend: Backen
         .iter()
         .map(|n| n["type"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["reblog", "favourite"], "{notes}");
+    assert_eq!(kinds, ["reblog", "favourite", "follow"], "{notes}");
     for note in notes.as_array().unwrap() {
         assert!(note["account"]["id"].as_str().unwrap().starts_with('r'));
         assert!(note["account"]["acct"].as_str().unwrap().contains('@'));
-        assert_eq!(note["status"]["id"], status["id"]);
+        if note["type"] == "follow" {
+            assert!(note["status"].is_null());
+        } else {
+            assert_eq!(note["status"]["id"], status["id"]);
+        }
     }
     let (_, again) = call(
         &app,
