@@ -57,11 +57,7 @@ pub async fn show(
     authed: Option<Authed>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(authed) = &authed
-        && !authed.0.scopes.allows("read:accounts")
-    {
-        return Err(ApiError::scope());
-    }
+    Authed::allow_optional(&authed, "read:accounts")?;
     if id == entities::COLLECTIVE_ID {
         return Ok(Json(entities::collective_account(
             &state,

@@ -29,6 +29,14 @@ impl Authed {
         })
     }
 
+    /// For endpoints open to everyone: a token, when one is given, must still grant `scope`.
+    pub fn allow_optional(authed: &Option<Authed>, scope: &str) -> Result<(), ApiError> {
+        match authed {
+            Some(authed) if !authed.0.scopes.allows(scope) => Err(ApiError::scope()),
+            _ => Ok(()),
+        }
+    }
+
     pub fn token_id(&self) -> i64 {
         self.0.token.id
     }

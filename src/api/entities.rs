@@ -13,7 +13,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use crate::{
-    db::{comment::CommentWithAuthor, entity::member, entity::remote_actor, post::PostBundle},
+    db::{
+        comment::CommentWithAuthor,
+        entity::{member, post_revision, remote_actor},
+        post::PostBundle,
+    },
     domain::text::plain_text_to_html,
     service::post as posts,
     state::AppState,
@@ -294,4 +298,78 @@ pub fn comment_status(
         "poll": null,
         "filtered": [],
     })
+}
+
+/// The approved replies of a post as the descendants of its Context, each answering the post
+/// or another reply (with that status's account).
+pub fn descendants(
+    state: &AppState,
+    bundle: &PostBundle,
+    replies: &[CommentWithAuthor],
+) -> Vec<Value> {
+    let post_account = author_account(state, bundle, AccountCounts::default())
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    replies
+        .iter()
+        .map(|reply| {
+            let parent_account = match reply.comment.parent_id {
+                Some(parent) => replies
+                    .iter()
+                    .find(|r| r.comment.id == parent)
+                    .map(|r| format!("r{}", r.author.id)),
+                None => post_account.clone(),
+            };
+            comment_status(state, reply, bundle.post.id, parent_account)
+        })
+        .collect()
+}
+
+/// A status's edit history (StatusEdit entities): the earlier versions, oldest first, then the
+/// current one (`current` is the rendered status).
+pub fn history(
+    state: &AppState,
+    bundle: &PostBundle,
+    revisions: &[post_revision::Model],
+    current: &Value,
+) -> Vec<Value> {
+    let account = current.get("account").cloned().unwrap_or(Value::Null);
+    let edit = |content: Value, spoiler: Option<String>, at: DateTime<Utc>| {
+        json!({
+            "content": content,
+            "spoiler_text": spoiler.clone().unwrap_or_default(),
+            "sensitive": spoiler.is_some(),
+            "created_at": time(at),
+            "account": account,
+            "poll": null,
+            "media_attachments": [],
+            "emojis": [],
+        })
+    };
+    let mut versions: Vec<Value> = revisions
+        .iter()
+        .map(|rev| {
+            // Rendered as it federated then: the same object builder, over the old content.
+            let mut old = bundle.clone();
+            old.post.content_warning = rev.content_warning.clone();
+            old.post.title = rev.title.clone();
+            old.post.body_html = rev.body_html.clone();
+            old.post.body_markdown = rev.body_markdown.clone();
+            let content = posts::object_of(state, &old)
+                .get("content")
+                .cloned()
+                .unwrap_or_else(|| Value::String(rev.body_html.clone()));
+            edit(content, rev.content_warning.clone(), rev.created_at)
+        })
+        .collect();
+    let post = &bundle.post;
+    versions.push(edit(
+        current.get("content").cloned().unwrap_or(Value::Null),
+        post.content_warning.clone(),
+        post.edited_at
+            .or(post.published_at)
+            .unwrap_or(post.created_at),
+    ));
+    versions
 }

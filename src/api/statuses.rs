@@ -116,11 +116,7 @@ pub async fn show(
     authed: Option<Authed>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(authed) = &authed
-        && !authed.0.scopes.allows("read:statuses")
-    {
-        return Err(ApiError::scope());
-    }
+    Authed::allow_optional(&authed, "read:statuses")?;
     let bundle = load(&state, post_id(&id)?).await?;
     Ok(Json(render_one(&state, &bundle, false).await?))
 }
@@ -159,33 +155,10 @@ pub async fn context(
     authed: Option<Authed>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(authed) = &authed
-        && !authed.0.scopes.allows("read:statuses")
-    {
-        return Err(ApiError::scope());
-    }
+    Authed::allow_optional(&authed, "read:statuses")?;
     let bundle = load(&state, post_id(&id)?).await?;
     let replies = db::api::approved_replies(&state.db, bundle.post.id).await?;
-    let account_of = |comment_id: i64| {
-        replies
-            .iter()
-            .find(|r| r.comment.id == comment_id)
-            .map(|r| format!("r{}", r.author.id))
-    };
-    let post_account = entities::author_account(&state, &bundle, AccountCounts::default())
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let descendants: Vec<Value> = replies
-        .iter()
-        .map(|reply| {
-            let parent_account = match reply.comment.parent_id {
-                Some(parent) => account_of(parent),
-                None => post_account.clone(),
-            };
-            entities::comment_status(&state, reply, bundle.post.id, parent_account)
-        })
-        .collect();
+    let descendants = entities::descendants(&state, &bundle, &replies);
     Ok(Json(json!({ "ancestors": [], "descendants": descendants })))
 }
 
@@ -195,48 +168,10 @@ pub async fn history(
     authed: Option<Authed>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(authed) = &authed
-        && !authed.0.scopes.allows("read:statuses")
-    {
-        return Err(ApiError::scope());
-    }
+    Authed::allow_optional(&authed, "read:statuses")?;
     let bundle = load(&state, post_id(&id)?).await?;
     let current = render_one(&state, &bundle, false).await?;
-    let account = current.get("account").cloned().unwrap_or(Value::Null);
-    let mut versions: Vec<Value> = db::api::revisions(&state.db, bundle.post.id)
-        .await?
-        .into_iter()
-        .map(|rev| {
-            let mut old = bundle.clone();
-            old.post.content_warning = rev.content_warning.clone();
-            old.post.title = rev.title.clone();
-            old.post.body_html = rev.body_html.clone();
-            old.post.body_markdown = rev.body_markdown.clone();
-            let content = crate::service::post::object_of(&state, &old)
-                .get("content")
-                .cloned()
-                .unwrap_or(Value::String(rev.body_html));
-            json!({
-                "content": content,
-                "spoiler_text": rev.content_warning.clone().unwrap_or_default(),
-                "sensitive": rev.content_warning.is_some(),
-                "created_at": entities::time(rev.created_at),
-                "account": account,
-                "poll": null,
-                "media_attachments": [],
-                "emojis": [],
-            })
-        })
-        .collect();
-    versions.push(json!({
-        "content": current.get("content"),
-        "spoiler_text": current.get("spoiler_text"),
-        "sensitive": current.get("sensitive"),
-        "created_at": entities::time(bundle.post.edited_at.or(bundle.post.published_at).unwrap_or(bundle.post.created_at)),
-        "account": account,
-        "poll": null,
-        "media_attachments": [],
-        "emojis": [],
-    }));
+    let revisions = db::api::revisions(&state.db, bundle.post.id).await?;
+    let versions = entities::history(&state, &bundle, &revisions, &current);
     Ok(Json(Value::Array(versions)))
 }

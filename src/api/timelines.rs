@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::{
     auth::Authed,
     entities,
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     paging::{PageParams, linked},
     statuses::render_many,
 };
@@ -49,11 +49,7 @@ pub async fn public(
     authed: Option<Authed>,
     Query(params): Query<PageParams>,
 ) -> ApiResult<Response> {
-    if let Some(authed) = &authed
-        && !authed.0.scopes.allows("read:statuses")
-    {
-        return Err(ApiError::scope());
-    }
+    Authed::allow_optional(&authed, "read:statuses")?;
     statuses_page(&state, "/api/v1/timelines/public", None, &params).await
 }
 
@@ -64,11 +60,7 @@ pub async fn account_statuses(
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
 ) -> ApiResult<Response> {
-    if let Some(authed) = &authed
-        && !authed.0.scopes.allows("read:statuses")
-    {
-        return Err(ApiError::scope());
-    }
+    Authed::allow_optional(&authed, "read:statuses")?;
     let path = format!("/api/v1/accounts/{id}/statuses");
     if id == entities::COLLECTIVE_ID {
         return statuses_page(&state, &path, None, &params).await;
