@@ -74,9 +74,10 @@ pub fn locale_for(state: &AppState, member_setting: Option<&str>, headers: &Head
 /// site, `//host`, backslashes) is dropped so the login page cannot be an open redirect.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
     let next = next?.trim();
-    // The admin panel, or the OAuth consent page of an app asking for access.
-    let local = (next.starts_with("/admin") || next.starts_with("/oauth/authorize?"))
-        && !next.contains("//")
+    // The admin panel, or the OAuth consent page of an app asking for access (whose query may
+    // hold unencoded URLs: the fixed path keeps it on this site).
+    let local = ((next.starts_with("/admin") && !next.contains("//"))
+        || next.starts_with("/oauth/authorize?"))
         && !next.contains('\\')
         && !next.chars().any(char::is_control);
     local.then(|| next.to_string())
@@ -237,11 +238,14 @@ mod tests {
             "/admin//evil.example",
             "/\\evil.example",
             "/posts/x",
+            "/oauth/token",
             "",
         ] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }
         assert_eq!(safe_next(None), None);
+        let consent = "/oauth/authorize?client_id=a&redirect_uri=https://app.example/cb";
+        assert_eq!(safe_next(Some(consent)).as_deref(), Some(consent));
     }
 
     #[test]

@@ -105,8 +105,9 @@ pub async fn register_app(
     }
     for uri in &uris {
         let valid = uri == OOB
-            || url::Url::parse(uri)
-                .is_ok_and(|u| u.fragment().is_none() && u.scheme() != "javascript");
+            || url::Url::parse(uri).is_ok_and(|u| {
+                u.fragment().is_none() && !matches!(u.scheme(), "javascript" | "data" | "vbscript")
+            });
         if !valid || uri.len() > 2000 {
             return Err(OAuthError::InvalidRequest(format!(
                 "redirect_uris: {uri:?} must be an absolute URI without a fragment, or {OOB}"
@@ -119,9 +120,12 @@ pub async fn register_app(
         .map(|w| w.trim().to_string())
         .filter(|w| !w.is_empty());
     if let Some(site) = &website
-        && (url::Url::parse(site).is_err() || site.len() > 2000)
+        && (!url::Url::parse(site).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            || site.len() > 2000)
     {
-        return Err(OAuthError::InvalidRequest("website must be a URL".into()));
+        return Err(OAuthError::InvalidRequest(
+            "website must be an http(s) URL".into(),
+        ));
     }
     let client_secret = random_token();
     let app = oauth_app::ActiveModel {

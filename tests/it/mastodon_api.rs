@@ -616,6 +616,35 @@ async fn bad_inputs_are_refused_and_publish_nothing(backend: Backend) {
     )
     .await;
     assert_eq!(code, 422, "{body}");
+    for (uris, site) in [
+        ("javascript:alert(1)", ""),
+        (CALLBACK, "javascript:alert(1)"),
+    ] {
+        let (code, _) = call(
+            &app,
+            post.clone(),
+            "/api/v1/apps",
+            None,
+            &[
+                ("client_name", "x"),
+                ("redirect_uris", uris),
+                ("website", site),
+            ],
+        )
+        .await;
+        assert_eq!(code, 422, "{uris} {site}");
+    }
+    // JSON is accepted too, with redirect_uris as a list.
+    let response = app
+        .client
+        .post(app.url("/api/v1/apps"))
+        .json(&json!({"client_name": "J", "redirect_uris": [CALLBACK], "scopes": "read write"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let registered: Value = response.json().await.unwrap();
+    assert_eq!(registered["redirect_uri"], CALLBACK);
     assert_eq!(app.count("SELECT COUNT(*) FROM oauth_code").await, 0);
 }
 db_test!(bad_inputs_are_refused_and_publish_nothing);
