@@ -1128,3 +1128,32 @@ async fn likes_and_boosts_are_notifications_with_remote_accounts(backend: Backen
     assert_eq!(code, 403);
 }
 db_test!(likes_and_boosts_are_notifications_with_remote_accounts);
+
+async fn an_idempotency_key_holds_across_a_restart(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = personal_token(&app, "edith", Role::Editor, "write").await;
+    let post = |app: &TestApp, key: &str| {
+        app.client
+            .post(app.url("/api/v1/statuses"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .form(&[("status", "Une seule fois")])
+            .send()
+    };
+    let first: Value = post(&app, "same").await.unwrap().json().await.unwrap();
+    // Another process over the same database (the key lives in the database, not in memory).
+    let app = app.restart().await;
+    let retried: Value = post(&app, "same").await.unwrap().json().await.unwrap();
+    assert_eq!(first["id"], retried["id"]);
+    assert_eq!(posts(&app).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM activity WHERE kind = 'Create'")
+            .await,
+        1
+    );
+    // Another key is another status; the same key with another token too.
+    let other: Value = post(&app, "other").await.unwrap().json().await.unwrap();
+    assert_ne!(other["id"], first["id"]);
+    assert_eq!(posts(&app).await, 2);
+}
+db_test!(an_idempotency_key_holds_across_a_restart);
