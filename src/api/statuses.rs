@@ -28,16 +28,50 @@ pub struct StatusForm {
     spoiler_text: Option<String>,
     language: Option<String>,
     visibility: Option<String>,
+    in_reply_to_id: Option<String>,
+    scheduled_at: Option<String>,
+    #[serde(rename = "media_ids[]")]
+    media_ids_form: Option<String>,
+    media_ids: Option<Value>,
+    poll: Option<Value>,
 }
 
 impl StatusForm {
-    fn into_new(self) -> NewStatus {
-        NewStatus {
+    /// The status, or Mastodon's 422 for what Tribune does not do from an app (rather than
+    /// publishing something other than what was asked).
+    fn into_new(self) -> ApiResult<NewStatus> {
+        let refuse = |what: &str| {
+            Err(ApiError::Unprocessable(format!(
+                "Validation failed: {what} are not supported from apps; use Tribune's admin panel"
+            )))
+        };
+        if self
+            .in_reply_to_id
+            .as_deref()
+            .is_some_and(|r| !r.is_empty())
+        {
+            return refuse("Replies");
+        }
+        if self.scheduled_at.as_deref().is_some_and(|r| !r.is_empty()) {
+            return refuse("Scheduled statuses");
+        }
+        let media = self.media_ids_form.is_some_and(|m| !m.is_empty())
+            || self
+                .media_ids
+                .as_ref()
+                .is_some_and(|m| m.as_array().is_none_or(|a| !a.is_empty()));
+        if media {
+            return refuse("Media attachments");
+        }
+        if self.poll.as_ref().is_some_and(|p| !p.is_null()) {
+            return refuse("Polls");
+        }
+        Ok(NewStatus {
             text: self.status.unwrap_or_default(),
             spoiler_text: self.spoiler_text,
             language: self.language,
             visibility: self.visibility,
-        }
+        })
     }
 }
 
@@ -104,7 +138,7 @@ pub async fn create(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim);
-    let post = status::publish(&state, member, authed.token_id(), key, form.into_new()).await?;
+    let post = status::publish(&state, member, authed.token_id(), key, form.into_new()?).await?;
     Ok(Json(
         render_one(&state, &load(&state, post.id).await?, false).await?,
     ))
@@ -129,7 +163,7 @@ pub async fn edit(
     Input(form): Input<StatusForm>,
 ) -> ApiResult<Json<Value>> {
     let member = authed.member("write:statuses")?;
-    let post = status::edit(&state, member, post_id(&id)?, form.into_new()).await?;
+    let post = status::edit(&state, member, post_id(&id)?, form.into_new()?).await?;
     Ok(Json(
         render_one(&state, &load(&state, post.id).await?, false).await?,
     ))

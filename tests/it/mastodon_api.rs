@@ -480,6 +480,25 @@ async fn bad_inputs_are_refused_and_publish_nothing(backend: Backend) {
             .unwrap()
             .starts_with("Validation failed: Visibility")
     );
+    for extra in [
+        ("in_reply_to_id", "5"),
+        ("scheduled_at", "2030-01-01T00:00:00Z"),
+        ("media_ids[]", "1"),
+    ] {
+        let (code, body) = call(
+            &app,
+            post.clone(),
+            "/api/v1/statuses",
+            Some(&writer),
+            &[("status", "Bonjour"), extra],
+        )
+        .await;
+        assert_eq!(code, 422, "{extra:?}");
+        assert!(
+            body["error"].as_str().unwrap().contains("not supported"),
+            "{body}"
+        );
+    }
     assert_eq!(posts(&app).await, 0, "nothing published on any error");
     assert_eq!(activities(&app).await, 0);
 
