@@ -23,6 +23,7 @@ pub struct TokenRow {
     pub member: String,
     pub scopes: String,
     pub created: String,
+    pub last_used: String,
 }
 
 #[derive(Template)]
@@ -51,6 +52,7 @@ pub async fn page(
             member: l.member.unwrap_or_default(),
             scopes: l.token.scopes.clone(),
             created: views::when(l.token.created_at),
+            last_used: l.token.last_used_at.map(views::when).unwrap_or_default(),
         })
         .collect();
     let page = TokensPage {

@@ -472,6 +472,18 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Option
     if row.revoked_at.is_some() {
         return Ok(None);
     }
+    // When it was last used, to the hour (the admin panel shows it): at most one write an hour.
+    let now = Utc::now();
+    if row
+        .last_used_at
+        .is_none_or(|at| at < now - Duration::hours(1))
+    {
+        oauth_token::Entity::update_many()
+            .col_expr(oauth_token::Column::LastUsedAt, Expr::value(Some(now)))
+            .filter(oauth_token::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+    }
     let member = match row.member_id {
         Some(id) => match member::Entity::find_by_id(id).one(db).await? {
             Some(m) if !m.disabled => Some(m),
