@@ -257,7 +257,6 @@ pub fn status(
 
 /// A reply from the fediverse as a Status of its remote author.
 pub fn comment_status(
-    state: &AppState,
     reply: &CommentWithAuthor,
     post_id: i64,
     parent_account: Option<String>,
@@ -266,7 +265,6 @@ pub fn comment_status(
     let in_reply_to = c
         .parent_id
         .map_or_else(|| post_id.to_string(), |p| format!("c{p}"));
-    let _ = state;
     json!({
         "id": format!("c{}", c.id),
         "created_at": time(c.published_at),
@@ -321,7 +319,7 @@ pub fn descendants(
                     .map(|r| format!("r{}", r.author.id)),
                 None => post_account.clone(),
             };
-            comment_status(state, reply, bundle.post.id, parent_account)
+            comment_status(reply, bundle.post.id, parent_account)
         })
         .collect()
 }

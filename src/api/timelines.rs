@@ -109,7 +109,6 @@ pub async fn notifications(
             let status = match (&n.comment, n.notification.post_id) {
                 // A reply: the reply itself is the status that mentions us.
                 (Some(reply), Some(post_id)) => Some(entities::comment_status(
-                    &state,
                     reply,
                     post_id,
                     Some(entities::COLLECTIVE_ID.into()),
