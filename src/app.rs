@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(crate::ops::router())
         .merge(admin::router())
+        .merge(crate::api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(web::remember_accept_language))
         // Headers every response carries unless a route set its own: no MIME sniffing, no

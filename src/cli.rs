@@ -1,4 +1,4 @@
-//! The administration commands (`tribune member …`, `tribune post …`): they open the same
+//! The administration commands (`tribune member …`, `tribune post …`, `tribune token …`): they open the same
 //! database as the server and call the same services, so they work whether or not it runs.
 
 use std::io::{BufRead, Read};
@@ -307,5 +307,29 @@ pub async fn block_list(state: &AppState) -> anyhow::Result<()> {
             rule.reason.unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+/// `token create`: a personal API token for `username`, printed once.
+pub async fn token_create(
+    state: &AppState,
+    username: &str,
+    scopes: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    let member = service::member::find(&state.db, username)
+        .await?
+        .ok_or_else(|| anyhow!("no member named {username}"))?;
+    if member.disabled {
+        bail!("member {username} is disabled");
+    }
+    let issued = service::oauth::create_personal_token(&state.db, &member, scopes, name)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "token for {} with scopes \"{}\" (shown once; revoke it in the admin panel, /admin/tokens):",
+        member.username, issued.row.scopes
+    );
+    println!("{}", issued.token);
     Ok(())
 }

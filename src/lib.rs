@@ -1,6 +1,7 @@
 //! Tribune: a federated publication node. See ARCHITECTURE.md for the module map and rules.
 
 pub mod admin;
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: BlockCommand,
     },
+    /// Access tokens of the Mastodon client API, for scripts.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -80,6 +85,20 @@ enum BlockCommand {
     List,
     /// Allow an instance (in allowlist mode only allowed instances federate).
     Allow { host: String },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for a member and print it once (only its hash is stored).
+    Create {
+        username: String,
+        /// Space-separated OAuth scopes (read, write, profile, read:statuses…).
+        #[arg(long, default_value = "read write")]
+        scopes: String,
+        /// A name to recognize the token by in the admin panel.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -267,6 +286,17 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 PostCommand::List => cli::post_list(&state).await,
                 PostCommand::Delete { id } => cli::post_delete(&state, &id).await,
             }
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    username,
+                    scopes,
+                    name,
+                },
+        } => {
+            let state = app::prepare(settings).await?;
+            cli::token_create(&state, &username, &scopes, &name).await
         }
         Command::Config {
             command: ConfigCommand::Check,

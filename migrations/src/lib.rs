@@ -10,6 +10,7 @@ mod m20261129_000002_create_follower;
 mod m20261129_000003_members_and_posts;
 mod m20261129_000004_federation_and_delivery;
 mod m20261129_000005_conversations;
+mod m20261129_000006_api;
 mod m20261129_000007_instance_settings;
 
 /// Runs every migration in order; used by `tribune migrate` and at `tribune serve` start-up.
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_members_and_posts::Migration),
             Box::new(m20261129_000004_federation_and_delivery::Migration),
             Box::new(m20261129_000005_conversations::Migration),
+            Box::new(m20261129_000006_api::Migration),
             Box::new(m20261129_000007_instance_settings::Migration),
         ]
     }

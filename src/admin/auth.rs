@@ -69,12 +69,15 @@ pub fn locale_for(state: &AppState, member_setting: Option<&str>, headers: &Head
     Locale::choose(member_setting, accept, default)
 }
 
-/// A `next` target after login, if it is a path of the admin panel: anything else (another
+/// A `next` target after login, if it is a path of the admin panel (or the OAuth consent
+/// page): anything else (another
 /// site, `//host`, backslashes) is dropped so the login page cannot be an open redirect.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
     let next = next?.trim();
-    let local = next.starts_with("/admin")
-        && !next.contains("//")
+    // The admin panel, or the OAuth consent page of an app asking for access (whose query may
+    // hold unencoded URLs: the fixed path keeps it on this site).
+    let local = ((next.starts_with("/admin") && !next.contains("//"))
+        || next.starts_with("/oauth/authorize?"))
         && !next.contains('\\')
         && !next.chars().any(char::is_control);
     local.then(|| next.to_string())
@@ -253,11 +256,14 @@ mod tests {
             "/admin//evil.example",
             "/\\evil.example",
             "/posts/x",
+            "/oauth/token",
             "",
         ] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }
         assert_eq!(safe_next(None), None);
+        let consent = "/oauth/authorize?client_id=a&redirect_uri=https://app.example/cb";
+        assert_eq!(safe_next(Some(consent)).as_deref(), Some(consent));
     }
 
     #[test]

@@ -6,12 +6,12 @@
 //! through [`auth::Posted`], which checks the CSRF token before the handler runs.
 
 mod account;
-mod auth;
+pub(crate) mod auth;
 mod blocks;
 mod comments;
 mod dashboard;
 mod delivery;
-mod failure;
+pub(crate) mod failure;
 mod followers;
 mod login;
 mod members;
@@ -22,7 +22,8 @@ mod post_page;
 mod posts;
 mod preview;
 mod settings;
-mod views;
+mod tokens;
+pub(crate) mod views;
 
 use axum::{
     Router,
@@ -82,6 +83,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/delivery", get(delivery::page))
         .route("/admin/delivery/retry", post(delivery::retry))
         .route("/admin/account", get(account::page))
+        .route("/admin/tokens", get(tokens::page))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/admin/account/password", post(account::change_password))
         .route("/admin/account/language", post(account::set_language))
         .layer(header_layer(

@@ -95,6 +95,7 @@ fn done_message(t: Catalog, key: &str) -> Option<String> {
         "block_added",
         "allow_added",
         "block_removed",
+        "revoked",
     ];
     KNOWN
         .contains(&key)

@@ -2,6 +2,7 @@
 //! aggregate. Functions take `&impl ConnectionTrait` so callers choose the transaction.
 //! This module never imports axum or the federation layer.
 
+pub mod api;
 pub mod comment;
 pub mod entity;
 pub mod follower;

@@ -9,5 +9,6 @@ pub mod network;
 pub mod post;
 pub mod retry;
 pub mod sanitize;
+pub mod scope;
 pub mod text;
 pub mod urls;

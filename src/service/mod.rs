@@ -7,6 +7,8 @@ pub mod follow;
 pub mod instance_settings;
 pub mod member;
 pub mod moderation;
+pub mod oauth;
 pub mod outbox;
 pub mod post;
 pub mod session;
+pub mod status;

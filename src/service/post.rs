@@ -16,7 +16,7 @@ use super::outbox::{self, Emitted, Recipients};
 use crate::{
     db::{
         self,
-        entity::{member, post, post_mention, post_tag},
+        entity::{member, post, post_mention, post_revision, post_tag},
         post::PostBundle,
     },
     domain::{
@@ -273,6 +273,22 @@ pub async fn update(
     }
     replace_references(&txn, current.id, &rendered).await?;
     if published {
+        // What readers saw until now becomes a revision (the status's edit history).
+        post_revision::ActiveModel {
+            post_id: Set(current.id),
+            title: Set(current.title.clone()),
+            content_warning: Set(current.content_warning.clone()),
+            language: Set(current.language.clone()),
+            body_markdown: Set(current.body_markdown.clone()),
+            body_html: Set(current.body_html.clone()),
+            created_at: Set(current
+                .edited_at
+                .or(current.published_at)
+                .unwrap_or(current.created_at)),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
         let bundle = bundle_in(&txn, public_id).await?;
         let id = state.urls.activity(&outbox::new_activity_id());
         emit_for(state, &txn, &bundle, "Update", &id, now, mentioned).await?;

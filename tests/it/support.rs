@@ -598,3 +598,61 @@ pub fn textarea_value(html: &str, name: &str) -> Option<String> {
 pub fn location(response: &reqwest::Response) -> String {
     header(response, "location")
 }
+
+/// The Python of a virtualenv under the target directory (`target/py-venv`) with the pinned
+/// client libraries of `tests/clients/requirements.txt` (Mastodon.py, requests), created and
+/// installed on first use. Fails with a clear message when python3 or pip are missing.
+pub fn python_clients() -> PathBuf {
+    static READY: OnceLock<PathBuf> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| manifest.join("target"), PathBuf::from);
+            let venv = target.join("py-venv");
+            let python = venv.join("bin/python");
+            let requirements = manifest.join("tests/clients/requirements.txt");
+            let stamp = venv.join("requirements.installed");
+            let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
+            if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+                return python;
+            }
+            if !python.is_file() {
+                let status = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "python3 is needed to run the Mastodon.py client test ({e}): install \
+                             it (Debian: apt-get install python3 python3-venv python3-pip)"
+                        )
+                    });
+                assert!(
+                    status.success(),
+                    "python3 -m venv failed: install the venv module (Debian: apt-get install \
+                     python3-venv)"
+                );
+            }
+            let status = Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
+                .arg(&requirements)
+                .status()
+                .unwrap_or_else(|e| panic!("pip could not run in {} ({e})", venv.display()));
+            assert!(
+                status.success(),
+                "pip install -r tests/clients/requirements.txt failed (pip missing, or PyPI not \
+                 reachable)"
+            );
+            std::fs::write(&stamp, wanted).expect("write the install stamp");
+            python
+        })
+        .clone()
+}
