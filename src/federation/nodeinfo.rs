@@ -2,17 +2,10 @@
 
 use serde::Serialize;
 
-use crate::domain::urls::Urls;
+use crate::{db::stats::Usage, domain::urls::Urls};
 
 pub const SCHEMA_20: &str = "http://nodeinfo.diaspora.software/ns/schema/2.0";
 pub const SCHEMA_21: &str = "http://nodeinfo.diaspora.software/ns/schema/2.1";
-
-/// Counts reported under `usage`.
-#[derive(Debug, Clone, Copy)]
-pub struct Usage {
-    pub users: u64,
-    pub local_posts: u64,
-}
 
 /// The `/.well-known/nodeinfo` discovery document.
 pub fn discovery(urls: &Urls) -> serde_json::Value {
