@@ -32,6 +32,8 @@ pub struct Worker {
     id: String,
     global: Arc<Semaphore>,
     in_flight_per_host: Arc<Mutex<HashMap<String, usize>>>,
+    /// When parked deliveries past the horizon were last given up (a sweep, not per claim).
+    last_expiry: Arc<Mutex<Option<Instant>>>,
     /// Activity bodies (and who signs them) by id: a fan-out to a thousand inboxes reads and
     /// copies its body once.
     payloads: Arc<Mutex<HashMap<i64, (i64, Bytes)>>>,
@@ -52,6 +54,7 @@ impl Worker {
             global: Arc::new(Semaphore::new(permits)),
             in_flight_per_host: Arc::new(Mutex::new(HashMap::new())),
             payloads: Arc::new(Mutex::new(HashMap::new())),
+            last_expiry: Arc::new(Mutex::new(None)),
             state,
         }
     }
@@ -103,10 +106,31 @@ impl Worker {
         }
     }
 
+    /// Gives up parked deliveries past the horizon, at most once a minute: it is a sweep over
+    /// the queue, not something each claim needs.
+    async fn expire_parked_now_and_then(&self) -> Result<(), DbErr> {
+        const EVERY: Duration = Duration::from_secs(60);
+        let due = self
+            .last_expiry
+            .lock()
+            .map(|mut last| {
+                let due = last.is_none_or(|at| at.elapsed() >= EVERY);
+                if due {
+                    *last = Some(Instant::now());
+                }
+                due
+            })
+            .unwrap_or(true);
+        if due {
+            queue::expire_parked(&self.state.db, Utc::now(), self.schedule().give_up_after).await?;
+        }
+        Ok(())
+    }
+
     /// Claims as many due deliveries as there are free slots and starts sending them.
     /// Returns how many were started.
     async fn fill(&self, tasks: &mut JoinSet<()>) -> Result<usize, DbErr> {
-        queue::expire_parked(&self.state.db, Utc::now(), self.schedule().give_up_after).await?;
+        self.expire_parked_now_and_then().await?;
         let free = self.global.available_permits();
         if free == 0 {
             return Ok(0);
