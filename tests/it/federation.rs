@@ -551,7 +551,7 @@ async fn a_parked_host_revives_when_it_contacts_us(backend: Backend) {
     app.publish_post(&editor, note("Un")).await;
     app.deliver().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    app.deliver_until_settled(Duration::from_secs(5)).await;
+    app.deliver_until_settled(Duration::from_secs(20)).await;
     assert_eq!(
         app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
             .await,
@@ -574,7 +574,7 @@ async fn a_parked_host_revives_when_it_contacts_us(backend: Backend) {
             .status(),
         202
     );
-    app.deliver_until_settled(Duration::from_secs(5)).await;
+    app.deliver_until_settled(Duration::from_secs(20)).await;
     assert_eq!(
         app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
             .await,
