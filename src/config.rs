@@ -118,6 +118,8 @@ pub struct FederationSettings {
     pub followers_list_public: bool,
     /// Hours before a cached remote actor is fetched again.
     pub actor_refresh_hours: i64,
+    /// Most outgoing fetches one incoming activity may cause (actor, object, reply chain).
+    pub max_fetches_per_activity: u32,
 }
 
 impl Default for FederationSettings {
@@ -128,6 +130,7 @@ impl Default for FederationSettings {
             signature_window_seconds: 3600,
             followers_list_public: false,
             actor_refresh_hours: 24,
+            max_fetches_per_activity: 20,
         }
     }
 }
@@ -432,6 +435,12 @@ impl Settings {
             return Err(ConfigError::new(
                 "federation.max_inbox_body_bytes",
                 "must be at least 1024",
+            ));
+        }
+        if !(2..=1000).contains(&self.federation.max_fetches_per_activity) {
+            return Err(ConfigError::new(
+                "federation.max_fetches_per_activity",
+                "must be between 2 and 1000 (verifying a signature may take two fetches of the actor)",
             ));
         }
         if !(1..=200).contains(&self.publishing.page_size) {

@@ -2,14 +2,13 @@
 //! collective's key (servers in authorized-fetch mode answer only those) and signed POSTs of
 //! activities. The crate signs; Tribune decides what to send and records what happened.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use activitypub_federation::{
     config::{Data, FederationConfig},
     error::Error as FederationError,
     fetch::fetch_object_http,
     protocol::public_key::PublicKey,
-    resolver::ValidatingDnsResolver,
     traits::{Actor, Object},
 };
 use bytes::Bytes;
@@ -17,6 +16,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, DATE, HOST, HeaderValue, USER_AGENT}
 use reqwest_middleware::ClientWithMiddleware;
 use url::Url;
 
+use super::http::{OutgoingPolicy, Redirects};
 use crate::{config::Settings, db::entity::local_actor, domain::urls::Urls};
 
 const USER_AGENT_VALUE: &str = concat!("Tribune/", env!("CARGO_PKG_VERSION"), " (ActivityPub)");
@@ -92,30 +92,39 @@ pub enum SendOutcome {
 pub struct FederationClient {
     config: FederationConfig<()>,
     client: ClientWithMiddleware,
+    policy: OutgoingPolicy,
 }
 
 impl FederationClient {
-    /// Builds the client. Private and loopback addresses are refused at connect time unless
-    /// `federation.allow_private_network` is on (then the crate also runs in its debug mode,
-    /// which allows plain http and explicit ports).
+    /// Builds the client, through the one outgoing policy (`federation::http`): every request
+    /// it sends — signed GETs made by the crate, delivery POSTs — has its URL checked and its
+    /// host's addresses filtered at connect time, unless `federation.allow_private_network` is
+    /// on (then the crate also runs in its debug mode, which allows plain http and explicit
+    /// ports).
+    ///
+    /// Redirects are not followed by reqwest: the crate follows one `Location` itself, by a
+    /// new request that goes through the same checks, and then requires the document's `id`
+    /// to be the final URL, so a redirect cannot make a document speak for another origin.
+    /// Response bodies are capped by the crate at 1 MiB; delivery POSTs read no body.
     pub async fn new(
         settings: &Settings,
         urls: &Urls,
         collective: &local_actor::Model,
     ) -> anyhow::Result<Self> {
-        let allow_private = settings.federation.allow_private_network;
+        let policy = OutgoingPolicy::new(settings.federation.allow_private_network);
+        FederationClient::with_policy(settings, urls, collective, policy).await
+    }
+
+    /// The client under another outgoing policy (tests inject a resolver).
+    pub async fn with_policy(
+        settings: &Settings,
+        urls: &Urls,
+        collective: &local_actor::Model,
+        policy: OutgoingPolicy,
+    ) -> anyhow::Result<Self> {
+        let allow_private = policy.allow_private_network();
         let timeout = Duration::from_secs(settings.delivery.request_timeout_seconds);
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .pool_max_idle_per_host(4)
-            .dns_resolver(Arc::new(ValidatingDnsResolver::new(
-                Vec::new(),
-                !allow_private,
-            )))
-            .build()?;
-        let client = ClientWithMiddleware::from(client);
+        let client = policy.client(timeout, Redirects::Refuse)?;
         let signer = Signer {
             id: urls.actor(&collective.username),
             inbox: urls.inbox(&collective.username),
@@ -129,13 +138,27 @@ impl FederationClient {
             .debug(allow_private)
             .allow_http_urls(allow_private)
             .request_timeout(timeout)
+            // The fetches one incoming activity (or one lookup) may cause, counted per
+            // `context()`: the actor, its refetch, the object, reply-chain ancestors and their
+            // authors.
+            .http_fetch_limit(settings.federation.max_fetches_per_activity)
             // Draft-cavage signatures without (created)/(expires): what Mastodon signs, and
             // what Pleroma/Akkoma require.
             .http_signature_compat(true)
             .signed_fetch_actor(&signer)
             .build()
             .await?;
-        Ok(FederationClient { config, client })
+        Ok(FederationClient {
+            config,
+            client,
+            policy,
+        })
+    }
+
+    /// Whether `url` may be requested at all (the client checks again before sending): lets a
+    /// caller say why a URL from a remote document is refused before spending a fetch on it.
+    pub fn check_url(&self, url: &Url) -> Result<(), super::http::Refused> {
+        self.policy.check_url(url)
     }
 
     /// A fresh request context: the crate counts fetches per context and stops at its limit,

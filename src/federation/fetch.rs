@@ -1,30 +1,40 @@
-//! Outgoing GETs to other servers (WebFinger lookups now; actor and object fetches later), with
-//! one client that refuses private and loopback addresses unless
-//! `federation.allow_private_network` is on — at connect time, so DNS rebinding does not help.
+//! Outgoing unsigned GETs to other servers (WebFinger lookups), through the one outgoing
+//! client policy of `federation::http`: private and loopback destinations refused by URL and at
+//! connect time (so DNS rebinding does not help) unless `federation.allow_private_network` is on.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::time::Duration;
 
-use activitypub_federation::resolver::ValidatingDnsResolver;
+use reqwest_middleware::ClientWithMiddleware;
 use serde::Deserialize;
-use url::{Host, Url};
+use url::Url;
+
+use super::http::{OutgoingPolicy, Redirects, Refused};
 
 /// Largest response body read from another server.
 const MAX_BODY: usize = 1024 * 1024;
+/// Total time for one GET, body included.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// WebFinger is often redirected (`example.com` → `social.example.com`, http → https), and the
+/// JRD it yields is only a pointer that is then fetched signed and checked for its own id, so
+/// following a few hops costs nothing in trust; each hop is checked like the first URL and its
+/// name resolved through the filtering resolver again.
+const MAX_REDIRECTS: usize = 3;
 
 /// The HTTP client for fetching from other servers.
 #[derive(Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
-    allow_private_network: bool,
+    client: ClientWithMiddleware,
+    policy: OutgoingPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("refused URL {0}: {1}")]
-    Refused(String, &'static str),
+    #[error(transparent)]
+    Refused(#[from] Refused),
     #[error("request failed: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("request failed: {0}")]
+    Middleware(#[from] reqwest_middleware::Error),
     #[error("unexpected status {0}")]
     Status(u16),
     #[error("response larger than {MAX_BODY} bytes")]
@@ -35,58 +45,19 @@ pub enum FetchError {
 
 impl Fetcher {
     pub fn new(allow_private_network: bool) -> Result<Fetcher, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .user_agent(concat!("Tribune/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(ValidatingDnsResolver::new(
-                Vec::new(),
-                !allow_private_network,
-            )))
-            .build()?;
-        Ok(Fetcher {
-            client,
-            allow_private_network,
-        })
+        Fetcher::with_policy(OutgoingPolicy::new(allow_private_network))
     }
 
-    /// Refuses what must never be fetched: non-http(s) schemes, plain http and private or
-    /// loopback IP literals (the resolver covers names) unless private networks are allowed.
+    /// A fetcher under another policy (tests inject a resolver).
+    pub fn with_policy(policy: OutgoingPolicy) -> Result<Fetcher, reqwest::Error> {
+        let client = policy.client(TIMEOUT, Redirects::Follow(MAX_REDIRECTS))?;
+        Ok(Fetcher { client, policy })
+    }
+
+    /// Refuses what must never be requested (see `OutgoingPolicy::check_url`); the client
+    /// checks again before sending, this is for callers that want to know beforehand.
     pub fn check_url(&self, url: &Url) -> Result<(), FetchError> {
-        match url.scheme() {
-            "https" => {}
-            "http" if self.allow_private_network => {}
-            "http" => {
-                return Err(FetchError::Refused(
-                    url.to_string(),
-                    "plain http is not allowed",
-                ));
-            }
-            _ => {
-                return Err(FetchError::Refused(
-                    url.to_string(),
-                    "only https URLs are fetched",
-                ));
-            }
-        }
-        if self.allow_private_network {
-            return Ok(());
-        }
-        let ip = match url.host() {
-            Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
-            Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
-            Some(Host::Domain(_)) => return Ok(()),
-            None => return Err(FetchError::Refused(url.to_string(), "no host")),
-        };
-        if crate::domain::network::is_public_ip(ip) {
-            Ok(())
-        } else {
-            Err(FetchError::Refused(
-                url.to_string(),
-                "private, loopback or reserved address",
-            ))
-        }
+        Ok(self.policy.check_url(url)?)
     }
 
     /// GETs JSON with a size cap.
@@ -102,6 +73,12 @@ impl Fetcher {
             .header("Accept", accept)
             .send()
             .await?;
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_BODY as u64)
+        {
+            return Err(FetchError::TooLarge);
+        }
         if !response.status().is_success() {
             return Err(FetchError::Status(response.status().as_u16()));
         }
@@ -120,7 +97,7 @@ impl Fetcher {
         let (_, host) = handle
             .split_once('@')
             .ok_or_else(|| FetchError::Invalid(format!("not a handle: {handle}")))?;
-        let scheme = if self.allow_private_network {
+        let scheme = if self.policy.allow_private_network() {
             "http"
         } else {
             "https"

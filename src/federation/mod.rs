@@ -5,6 +5,7 @@ pub mod actor;
 pub mod client;
 pub mod collections;
 pub mod fetch;
+pub mod http;
 pub mod inbox;
 pub mod local;
 pub mod negotiate;

@@ -183,6 +183,12 @@ pub async fn get(
             return Ok(found);
         }
     }
+    // The actor URL comes from the activity: say plainly when it is one Tribune never
+    // requests (private or loopback address, plain http, credentials…).
+    state
+        .federation
+        .check_url(actor)
+        .map_err(|e| ActorError::Fetch(actor.to_string(), e.to_string()))?;
     let doc = state
         .federation
         .fetch(context, actor)
