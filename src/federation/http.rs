@@ -503,4 +503,95 @@ mod tests {
         }
         assert_eq!(connections.load(Ordering::SeqCst), 0);
     }
+
+    #[tokio::test]
+    async fn every_redirect_hop_is_checked_and_at_most_three_are_followed() {
+        use axum::{Router, extract::Path, http::header::LOCATION, routing::get};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!(
+            "http://127.0.0.1:{}",
+            listener.local_addr().expect("addr").port()
+        );
+        let reached = Arc::new(AtomicUsize::new(0));
+        let (to, counted) = (base.clone(), reached.clone());
+        let router = Router::new()
+            .route(
+                "/r/{n}",
+                get(move |Path(n): Path<u32>| {
+                    let to = to.clone();
+                    async move {
+                        let next = if n == 0 {
+                            format!("{to}/ok")
+                        } else {
+                            format!("{to}/r/{}", n - 1)
+                        };
+                        (axum::http::StatusCode::FOUND, [(LOCATION, next)])
+                    }
+                }),
+            )
+            .route(
+                "/creds",
+                get(|| async {
+                    let to = "http://user:secret@127.0.0.1:9/ok";
+                    (axum::http::StatusCode::FOUND, [(LOCATION, to)])
+                }),
+            )
+            .route(
+                "/ftp",
+                get(|| async {
+                    (
+                        axum::http::StatusCode::FOUND,
+                        [(LOCATION, "ftp://127.0.0.1/")],
+                    )
+                }),
+            )
+            .route(
+                "/ok",
+                get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    async { "{}" }
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        // Private networks allowed (the stand-in is on loopback): what stays checked on every
+        // hop is the scheme, credentials and the number of hops.
+        let client = OutgoingPolicy::new(true)
+            .client(Duration::from_secs(5), Redirects::Follow(3))
+            .expect("client");
+        // /r/2 → /r/1 → /r/0 → /ok: three redirects, followed.
+        let ok = client
+            .get(format!("{base}/r/2"))
+            .send()
+            .await
+            .expect("three");
+        assert_eq!(ok.status(), 200);
+        assert_eq!(reached.load(Ordering::SeqCst), 1);
+        for (path, why) in [
+            ("/r/3", "too many redirects"),
+            ("/creds", "credentials"),
+            ("/ftp", "only https"),
+        ] {
+            let err = client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .expect_err(path);
+            let text = chain(&err);
+            assert!(text.contains(why), "{path}: {text}");
+        }
+        assert_eq!(
+            reached.load(Ordering::SeqCst),
+            1,
+            "no refused hop was followed"
+        );
+        // Signed fetches' client follows none: the 302 is handed back to the crate.
+        let none = OutgoingPolicy::new(true)
+            .client(Duration::from_secs(5), Redirects::Refuse)
+            .expect("client");
+        let found = none.get(format!("{base}/r/0")).send().await.expect("302");
+        assert_eq!(found.status(), 302);
+        assert_eq!(reached.load(Ordering::SeqCst), 1);
+    }
 }

@@ -20,6 +20,7 @@ mod mastodon_api;
 mod member_actors;
 mod moderation;
 mod objects;
+mod outgoing;
 mod remote;
 mod site;
 mod storage;
