@@ -4,7 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use proptest::{
+    prelude::*,
+    strategy::ValueTree,
+    test_runner::{Config, TestRunner},
+};
+use serde_json::{Value, json};
 use tribune::config::ReplyPolicy;
 
 use super::{assert_refused, collective, inbox, post_raw, published, send, warm};
@@ -224,3 +229,91 @@ async fn bodies_that_are_not_json_are_refused(backend: Backend) {
     assert_unchanged(&before, &app.db_snapshot().await);
 }
 db_test!(bodies_that_are_not_json_are_refused);
+
+/// Generated activities of every type Tribune acts on, with objects of arbitrary shapes: one
+/// value of a generated field set or its replacement by any JSON value.
+fn arbitrary_activity(remote: &RemoteServer, post_url: &str) -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        prop::sample::select(vec![
+            remote.actor.clone(),
+            remote.note_url("n1"),
+            remote.id("x"),
+            post_url.to_string(),
+            "https://www.w3.org/ns/activitystreams#Public".to_string(),
+            "https://elsewhere.example/users/x".to_string(),
+            "javascript:alert(1)".to_string(),
+            "Note".to_string(),
+            "Follow".to_string(),
+            "Like".to_string(),
+            String::new(),
+        ])
+        .prop_map(Value::String),
+        ".{0,12}".prop_map(Value::String),
+    ];
+    let names = prop::sample::select(vec![
+        "id",
+        "type",
+        "actor",
+        "object",
+        "to",
+        "cc",
+        "tag",
+        "inReplyTo",
+        "attributedTo",
+        "content",
+        "contentMap",
+        "summary",
+        "href",
+        "url",
+        "updated",
+        "published",
+    ]);
+    let value = leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((names.clone(), inner), 0..8).prop_map(|pairs| {
+                Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            }),
+        ]
+    });
+    let kinds = prop::sample::select(vec![
+        "Create", "Update", "Delete", "Undo", "Like", "Announce", "Follow", "Accept", "Flag",
+    ]);
+    let (actor, base) = (remote.actor.clone(), remote.base.clone());
+    (kinds, value, 0u32..1_000_000).prop_map(move |(kind, object, n)| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{base}/activities/fuzz-{n}"),
+            "type": kind,
+            "actor": actor,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": object,
+        })
+    })
+}
+
+async fn arbitrary_activities_never_break_the_inbox(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.moderation.replies = ReplyPolicy::Open).await;
+    let remote = RemoteServer::start(Behaviour::Ok).await;
+    warm(&app, &remote).await;
+    let (post_url, _) = published(&app, "Un billet").await;
+    let strategy = arbitrary_activity(&remote, &post_url);
+    let mut runner = TestRunner::new(Config::with_cases(48));
+    for _ in 0..48 {
+        let activity = strategy.new_tree(&mut runner).expect("a value").current();
+        let response = send(&app, &remote, &activity).await;
+        let status = response.status().as_u16();
+        assert!(
+            [202, 400, 401, 403, 404].contains(&status),
+            "{status} for {activity}: {:?}",
+            response.text().await
+        );
+    }
+    assert_eq!(app.get("/healthz", "*/*").await.status(), 200);
+    // Whatever was accepted left no outgoing work: remote activities are never re-sent.
+    assert_eq!(app.count("SELECT COUNT(*) FROM delivery").await, 0);
+}
+db_test!(arbitrary_activities_never_break_the_inbox);
