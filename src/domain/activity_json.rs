@@ -149,3 +149,34 @@ mod tests {
         ));
     }
 }
+
+/// Properties of the accessors on arbitrary ActivityStreams-like JSON: no panic, only http(s)
+/// URLs come out, the origin rule is symmetric.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::domain::test_json::{field_name, json_document};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn accessors_accept_any_document(doc in json_document(), key in field_name()) {
+            let values = one_or_many(doc.get(&key));
+            let urls = urls_field(&doc, &key);
+            prop_assert!(urls.len() <= values.len());
+            prop_assert!(urls.iter().all(|u| matches!(u.scheme(), "http" | "https")));
+            if let Some(url) = url_field(&doc, &key) {
+                prop_assert!(matches!(url.scheme(), "http" | "https"));
+            }
+            let _ = (str_field(&doc, &key), id_of(&doc), is_public(&doc));
+            if let (Some(id), Some(actor)) = (id_of(&doc), url_field(&doc, "actor")) {
+                prop_assert_eq!(same_host(&id, &actor), same_host(&actor, &id));
+                if actor.host_str().is_some() {
+                    prop_assert!(same_host(&actor, &actor));
+                }
+            }
+        }
+    }
+}

@@ -66,6 +66,8 @@ pub fn parse_resource(resource: &str) -> Result<Resource, ResourceError> {
         .unwrap_or(resource)
         .trim_start_matches('@');
     let (user, host) = handle.rsplit_once('@').ok_or(ResourceError::Malformed)?;
+    // Trailing dots are dropped before the emptiness check: `user@.` names no host.
+    let host = host.trim_end_matches('.');
     if user.is_empty() || host.is_empty() || user.contains('@') {
         return Err(ResourceError::Malformed);
     }
@@ -77,7 +79,7 @@ pub fn parse_resource(resource: &str) -> Result<Resource, ResourceError> {
     }
     Ok(Resource::Account {
         user: user.to_lowercase(),
-        host: host.trim_end_matches('.').to_ascii_lowercase(),
+        host: host.to_ascii_lowercase(),
     })
 }
 
@@ -146,5 +148,57 @@ mod tests {
             parse_resource(&"a".repeat(600)),
             Err(ResourceError::TooLong)
         );
+    }
+}
+
+/// Properties of the WebFinger resource and username parsers on arbitrary input.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Found by `resources_parse_without_panic`: the host was emptied after the check.
+    #[test]
+    fn a_host_of_dots_is_no_host() {
+        assert_eq!(
+            parse_resource("acct:alice@."),
+            Err(ResourceError::Malformed)
+        );
+        assert_eq!(parse_resource("alice@..."), Err(ResourceError::Malformed));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn resources_parse_without_panic(resource in prop_oneof![
+            ".{0,80}",
+            "(acct:)?@?[a-zA-Z0-9_.@-]{0,20}@[a-zA-Z0-9.:\\[\\]-]{0,20}",
+            "https?://.{0,40}",
+        ]) {
+            match parse_resource(&resource) {
+                Ok(Resource::Account { user, host }) => {
+                    prop_assert!(!user.is_empty() && !host.is_empty(), "{:?}", resource);
+                    prop_assert!(!user.contains('@'));
+                    prop_assert_eq!(host.clone(), host.to_ascii_lowercase());
+                    prop_assert!(!host.ends_with('.'));
+                }
+                Ok(Resource::Url(url)) => prop_assert!(matches!(url.scheme(), "http" | "https")),
+                Err(_) => {}
+            }
+        }
+
+        #[test]
+        fn long_resources_are_refused(resource in "acct:[a-z]{600,700}@a.example") {
+            prop_assert_eq!(parse_resource(&resource), Err(ResourceError::TooLong));
+        }
+
+        #[test]
+        fn valid_usernames_are_url_safe(name in ".{0,40}") {
+            if validate_username(&name).is_ok() {
+                prop_assert!(!name.is_empty() && name.len() <= MAX_USERNAME_LEN);
+                prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            }
+        }
     }
 }

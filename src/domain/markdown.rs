@@ -414,3 +414,58 @@ mod tests {
         assert!(!valid_hashtag(&"a".repeat(101)));
     }
 }
+
+/// Properties over generated Markdown with raw HTML and hostile links.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::domain::test_json::{html_fragments, live_danger};
+    use proptest::prelude::*;
+
+    fn markdown() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            prop::sample::select(vec![
+                "[x](javascript:alert(1))",
+                "[x](JAVASCRIPT:alert(1))",
+                "[x](data:text/html,a)",
+                "![i](javascript:x)",
+                "<javascript:alert(1)>",
+                "[x]: javascript:alert(1)\n\n[x]",
+                "#tag",
+                "#é_t",
+                "@alice@a.example",
+                "**b**",
+                "`code`",
+                "\n\n",
+                "> quote\n",
+                "- item\n",
+                "| a | b |\n|---|---|\n| c | d |\n",
+                "[^1]\n\n[^1]: note",
+                "<a href=\"javascript:x\">y</a>",
+                "&#106;avascript:x",
+                "[x](<javascript:x>)",
+                "[x](https://a.example/\"onmouseover=\"x)",
+            ])
+            .prop_map(str::to_string),
+            html_fragments(),
+        ];
+        prop::collection::vec(piece, 0..20).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn rendered_markdown_never_carries_script(text in markdown()) {
+            let mentions = BTreeMap::from([(
+                "alice@a.example".to_string(),
+                "https://a.example/@alice".to_string(),
+            )]);
+            let html = render(&text, &Links { tag_url: &|k| format!("https://c.example/tags/{k}"), mentions: &mentions });
+            prop_assert_eq!(live_danger(&html), None, "{} -> {}", text, html);
+            let refs = extract(&text);
+            prop_assert!(refs.hashtags.iter().all(|t| valid_hashtag(&t.display)));
+            prop_assert!(refs.mentions.iter().all(|m| m.contains('@')));
+        }
+    }
+}

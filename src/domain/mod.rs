@@ -12,3 +12,6 @@ pub mod sanitize;
 pub mod scope;
 pub mod text;
 pub mod urls;
+
+#[cfg(test)]
+pub(crate) mod test_json;

@@ -171,3 +171,40 @@ mod tests {
         assert_eq!(remote_text("<p>abcdef</p>", 3), "abc");
     }
 }
+
+/// Properties over generated hostile HTML: never a script, a `javascript:` link or an event
+/// handler; bounded output; sanitizing twice changes nothing.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::domain::test_json::{html_fragments, live_danger as dangerous};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn remote_html_is_safe_bounded_and_stable(html in html_fragments()) {
+            let clean = remote_html(&html);
+            prop_assert_eq!(dangerous(&clean), None, "{} -> {}", html, clean);
+            // Escaping grows text at most sixfold (`"` → `&quot;`); links gain their rel.
+            prop_assert!(clean.len() <= 8 * html.len() + 64, "{} -> {} bytes", html.len(), clean.len());
+            prop_assert_eq!(remote_html(&clean), clean.clone(), "not stable: {}", html);
+        }
+
+        #[test]
+        fn any_text_is_sanitized_without_panic(html in ".{0,300}") {
+            let clean = remote_html(&html);
+            prop_assert_eq!(dangerous(&clean), None);
+            let text = remote_text(&html, 50);
+            prop_assert!(text.chars().count() <= 50);
+        }
+
+        #[test]
+        fn oversized_input_is_capped(repeat in 1usize..4, piece in html_fragments()) {
+            let html = format!("<p>{}</p>", "x".repeat(MAX_REMOTE_HTML * repeat)) + &piece;
+            let clean = remote_html(&html);
+            prop_assert!(clean.len() <= MAX_REMOTE_HTML + 64, "{} bytes", clean.len());
+        }
+    }
+}

@@ -197,3 +197,76 @@ pub async fn get(
     let parsed = parse_actor(&doc, actor)?;
     Ok(store(&state.db, &parsed).await?)
 }
+
+/// Properties of the actor-document parser on arbitrary JSON: no panic, and whatever it
+/// accepts belongs together (same id, inbox and key on the actor's host, key owned by it).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::domain::test_json::{json_document, json_value};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Mostly plausible actor documents with some fields replaced by arbitrary values.
+    fn actor_document() -> impl Strategy<Value = Value> {
+        let base = json!({
+            "id": "https://a.example/users/alice",
+            "type": "Person",
+            "preferredUsername": "alice",
+            "inbox": "https://a.example/users/alice/inbox",
+            "publicKey": {
+                "id": "https://a.example/users/alice#main-key",
+                "owner": "https://a.example/users/alice",
+                "publicKeyPem": "PEM",
+            },
+        });
+        prop_oneof![
+            json_document(),
+            (prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "id",
+                        "type",
+                        "preferredUsername",
+                        "inbox",
+                        "publicKey",
+                        "endpoints",
+                        "url",
+                        "icon",
+                        "name",
+                    ]),
+                    json_value()
+                ),
+                0..4
+            ))
+            .prop_map(move |changes| {
+                let mut doc = base.clone();
+                for (key, value) in changes {
+                    doc[key] = value;
+                }
+                doc
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn accepted_actors_belong_together(doc in actor_document()) {
+            let expected = Url::parse("https://a.example/users/alice").expect("url");
+            if let Ok(actor) = parse_actor(&doc, &expected) {
+                prop_assert_eq!(&actor.id, &expected);
+                prop_assert_eq!(actor.inbox.host_str(), Some("a.example"));
+                let key = Url::parse(&actor.key_id).expect("checked");
+                prop_assert_eq!(key.host_str(), Some("a.example"));
+                if let Some(shared) = &actor.shared_inbox {
+                    prop_assert_eq!(shared.host_str(), Some("a.example"));
+                }
+                for url in actor.profile.iter().chain(actor.icon.iter()) {
+                    prop_assert!(matches!(url.scheme(), "http" | "https"));
+                }
+            }
+        }
+    }
+}

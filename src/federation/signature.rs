@@ -336,3 +336,89 @@ mod tests {
         );
     }
 }
+
+/// Properties of the header parsers on arbitrary `Signature`, `Digest` and `Date` values: no
+/// panic, and nothing accepted that should not be.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    fn signature_header() -> impl Strategy<Value = String> {
+        let param = prop_oneof![
+            prop::sample::select(vec![
+                "keyId=\"https://a.example/users/a#main-key\"",
+                "keyId=\"\"",
+                "keyId=",
+                "algorithm=\"rsa-sha256\"",
+                "algorithm=\"hs2019\"",
+                "algorithm=\"hmac-sha256\"",
+                "headers=\"(request-target) host date digest\"",
+                "headers=\"\"",
+                "headers=\"date\"",
+                "signature=\"AAAA\"",
+                "signature=\"\"",
+                "created=1",
+                "expires=x",
+                "=",
+                "\"",
+                ",",
+                "keyId=\"a\",keyId=\"b\"",
+                "Signature ",
+            ])
+            .prop_map(str::to_string),
+            "[ -~]{0,30}",
+        ];
+        prop::collection::vec(param, 0..8).prop_map(|p| p.join(","))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn signature_headers_parse_without_panic(value in signature_header(), as_authorization in any::<bool>()) {
+            let mut headers = HeaderMap::new();
+            let (name, value) = if as_authorization {
+                ("authorization", format!("Signature {value}"))
+            } else {
+                ("signature", value)
+            };
+            let Ok(header) = HeaderValue::from_str(&value) else { return Ok(()) };
+            headers.insert(name, header);
+            if let Ok(params) = parse_params(&headers) {
+                prop_assert!(!params.key_id.is_empty());
+                if let Some(alg) = &params.algorithm {
+                    prop_assert!(matches!(alg.to_ascii_lowercase().as_str(), "rsa-sha256" | "hs2019"));
+                }
+                prop_assert!(params.headers.iter().all(|h| *h == h.to_ascii_lowercase()));
+                if check_covered(&params).is_ok() {
+                    for needed in ["(request-target)", "host", "digest"] {
+                        prop_assert!(params.headers.iter().any(|h| h == needed));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn only_the_exact_digest_is_accepted(body in prop::collection::vec(any::<u8>(), 0..200), claimed in "[ -~]{0,60}") {
+            let Ok(value) = HeaderValue::from_str(&claimed) else { return Ok(()) };
+            let mut headers = HeaderMap::new();
+            headers.insert("digest", value);
+            let real = STANDARD.encode(Sha256::digest(&body));
+            if check_digest(&headers, &body).is_ok() {
+                prop_assert!(claimed.contains(&real), "{} accepted for a body whose digest is {}", claimed, real);
+            }
+        }
+
+        #[test]
+        fn dates_parse_without_panic(value in "[ -~]{0,40}", skew in -10_000i64..10_000) {
+            let Ok(header) = HeaderValue::from_str(&value) else { return Ok(()) };
+            let mut headers = HeaderMap::new();
+            headers.insert("date", header);
+            let now = Utc::now() + chrono::Duration::seconds(skew);
+            let _ = check_date(&headers, now, Duration::from_secs(300));
+            let _ = check_host(&headers, "a.example");
+        }
+    }
+}

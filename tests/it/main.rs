@@ -22,6 +22,7 @@ mod moderation;
 mod objects;
 mod outgoing;
 mod remote;
+mod security;
 mod site;
 mod storage;
 mod thread_page;

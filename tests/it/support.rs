@@ -656,3 +656,140 @@ pub fn python_clients() -> PathBuf {
         })
         .clone()
 }
+
+/// Every row of every table of the test database, as text, ordered deterministically: what
+/// "a refused request changed nothing" is checked against (see [`assert_unchanged`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbSnapshot {
+    /// Table name → its rows, each one line of `column=value` pairs (SQLite) or JSON
+    /// (PostgreSQL), sorted.
+    pub tables: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl DbSnapshot {
+    /// The same snapshot without `table`: for a table a refused request may legitimately change
+    /// (say why at the call site).
+    pub fn without(mut self, table: &str) -> DbSnapshot {
+        assert!(
+            self.tables.remove(table).is_some(),
+            "no table {table:?} to leave out of the comparison"
+        );
+        self
+    }
+
+    /// Rows of `after` that are not in `self`, as `table: row` lines.
+    pub fn added_in(&self, after: &DbSnapshot) -> Vec<String> {
+        let mut added = Vec::new();
+        for (table, rows) in &after.tables {
+            let before = self.tables.get(table).cloned().unwrap_or_default();
+            added.extend(
+                rows.iter()
+                    .filter(|row| !before.contains(row))
+                    .map(|row| format!("{table}: {row}")),
+            );
+        }
+        added
+    }
+}
+
+impl TestApp {
+    /// Every row of every table (tables found in `sqlite_master` or `information_schema`).
+    pub async fn db_snapshot(&self) -> DbSnapshot {
+        let backend = self.db.get_database_backend();
+        let query = |sql: String| async move {
+            self.db
+                .query_all_raw(Statement::from_string(backend, sql.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        };
+        let strings = |rows: Vec<sea_orm::QueryResult>| -> Vec<String> {
+            rows.iter()
+                .map(|row| row.try_get_by_index::<String>(0).expect("a text column"))
+                .collect()
+        };
+        let mut tables = std::collections::BTreeMap::new();
+        match backend {
+            sea_orm::DatabaseBackend::Sqlite => {
+                let names = strings(
+                    query(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' \
+                         AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                            .into(),
+                    )
+                    .await,
+                );
+                for table in names {
+                    let columns = strings(
+                        query(format!(
+                            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+                        ))
+                        .await,
+                    );
+                    // `quote()` renders every type (NULL, numbers, text, blobs) unambiguously.
+                    let row = columns
+                        .iter()
+                        .map(|c| format!("'{c}=' || quote(\"{c}\")"))
+                        .collect::<Vec<_>>()
+                        .join(" || ', ' || ");
+                    let rows =
+                        strings(query(format!("SELECT {row} FROM \"{table}\" ORDER BY 1")).await);
+                    tables.insert(table, rows);
+                }
+            }
+            _ => {
+                let names = strings(
+                    query(
+                        "SELECT table_name::text FROM information_schema.tables \
+                         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+                         ORDER BY 1"
+                            .into(),
+                    )
+                    .await,
+                );
+                for table in names {
+                    let rows = strings(
+                        query(format!(
+                            "SELECT row_to_json(t)::text AS r FROM \"{table}\" t ORDER BY r"
+                        ))
+                        .await,
+                    );
+                    tables.insert(table, rows);
+                }
+            }
+        }
+        assert!(
+            tables.len() > 10,
+            "the snapshot found the schema: {:?}",
+            tables.keys()
+        );
+        DbSnapshot { tables }
+    }
+}
+
+/// Asserts that no row of any table was added, removed or changed between two snapshots,
+/// listing the differences table by table.
+pub fn assert_unchanged(before: &DbSnapshot, after: &DbSnapshot) {
+    let mut diff = String::new();
+    let names: std::collections::BTreeSet<&String> =
+        before.tables.keys().chain(after.tables.keys()).collect();
+    for name in names {
+        let empty = Vec::new();
+        let old = before.tables.get(name).unwrap_or(&empty);
+        let new = after.tables.get(name).unwrap_or(&empty);
+        for row in old.iter().filter(|r| !new.contains(r)) {
+            diff.push_str(&format!("  {name}: - {}\n", shorten(row)));
+        }
+        for row in new.iter().filter(|r| !old.contains(r)) {
+            diff.push_str(&format!("  {name}: + {}\n", shorten(row)));
+        }
+    }
+    assert!(diff.is_empty(), "the database changed:\n{diff}");
+}
+
+fn shorten(row: &str) -> String {
+    if row.chars().count() > 400 {
+        format!("{}…", row.chars().take(400).collect::<String>())
+    } else {
+        row.to_string()
+    }
+}
