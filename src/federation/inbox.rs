@@ -266,7 +266,7 @@ async fn verify_off_thread(
 /// What each verified activity does. Types Tribune does not act on are accepted and ignored.
 async fn apply(
     state: &AppState,
-    context: &activitypub_federation::config::Data<()>,
+    context: &remote_actor::FetchContext,
     doc: &Value,
     kind: &str,
     id: &Url,

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod client;
 pub mod collections;
 pub mod fetch;
+pub mod http_signature;
 pub mod inbox;
 pub mod local;
 pub mod negotiate;

@@ -21,6 +21,7 @@ mod member_actors;
 mod moderation;
 mod objects;
 mod remote;
+mod signing;
 mod site;
 mod storage;
 mod thread_page;
