@@ -21,7 +21,7 @@ use super::{
 use crate::{
     db::entity::{activity, delivery},
     domain::retry::{Next, Schedule, is_retryable_status},
-    federation::client::SendOutcome,
+    federation::client::{Payload, SendOutcome},
     state::AppState,
 };
 
@@ -34,9 +34,9 @@ pub struct Worker {
     in_flight_per_host: Arc<Mutex<HashMap<String, usize>>>,
     /// When parked deliveries past the horizon were last given up (a sweep, not per claim).
     last_expiry: Arc<Mutex<Option<Instant>>>,
-    /// Activity bodies (and who signs them) by id: a fan-out to a thousand inboxes reads and
-    /// copies its body once.
-    payloads: Arc<Mutex<HashMap<i64, (i64, Bytes)>>>,
+    /// Activity bodies with their digest (and who signs them) by id: a fan-out to a thousand
+    /// inboxes reads its body and computes its `Digest` once.
+    payloads: Arc<Mutex<HashMap<i64, (i64, Payload)>>>,
 }
 
 /// How many bodies stay cached; a fan-out uses one at a time, so this is generous.
@@ -173,7 +173,7 @@ impl Worker {
         Ok(started)
     }
 
-    async fn payload(&self, activity_id: i64) -> Result<Option<(i64, Bytes)>, DbErr> {
+    async fn payload(&self, activity_id: i64) -> Result<Option<(i64, Payload)>, DbErr> {
         let cached = self
             .payloads
             .lock()
@@ -188,7 +188,7 @@ impl Worker {
         else {
             return Ok(None);
         };
-        let found = (row.actor_id, Bytes::from(row.payload));
+        let found = (row.actor_id, Payload::new(Bytes::from(row.payload)));
         if let Ok(mut cache) = self.payloads.lock() {
             if cache.len() >= PAYLOAD_CACHE {
                 cache.clear();
@@ -246,7 +246,7 @@ impl Worker {
             }
             Ok(SendOutcome::Status(status)) => (Some(status), format!("status {status}")),
             Ok(SendOutcome::Unreachable(error)) => (None, error),
-            Err(err) => (None, format!("signing failed: {err}")),
+            Err(err) => (None, err.to_string()),
         };
         let age = (now - row.created_at).to_std().unwrap_or_default();
         let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);

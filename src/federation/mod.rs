@@ -6,6 +6,7 @@ pub mod client;
 pub mod collections;
 pub mod fetch;
 pub mod http;
+pub mod http_signature;
 pub mod inbox;
 pub mod local;
 pub mod negotiate;

@@ -1,7 +1,7 @@
 //! Remote actors: fetched (signed), checked, cached in `remote_actor`, refreshed when stale or
 //! when their key no longer verifies a signature (key rotation).
 
-use activitypub_federation::config::Data;
+pub use super::client::FetchContext;
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
@@ -173,7 +173,7 @@ pub async fn store(
 /// `force` fetches even a fresh one (a signature did not verify: the key may have rotated).
 pub async fn get(
     state: &AppState,
-    context: &Data<()>,
+    context: &FetchContext,
     actor: &Url,
     force: bool,
 ) -> Result<remote_actor::Model, ActorError> {

@@ -2,7 +2,6 @@
 //! counted once per actor, edits and deletions honoured only from their authors, notifications
 //! for the members. Called by the inbox once a request is verified.
 
-use activitypub_federation::config::Data;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
@@ -21,7 +20,7 @@ use crate::{
         },
     },
     domain::{activity_json as aj, post::Status, sanitize},
-    federation::remote_actor as remote,
+    federation::remote_actor::{self as remote, FetchContext},
     state::AppState,
 };
 
@@ -104,7 +103,7 @@ async fn notify(
 /// its host; only replies within one of our threads are stored, mentions become notifications.
 pub async fn receive_create(
     state: &AppState,
-    context: &Data<()>,
+    context: &FetchContext,
     doc: &Value,
     actor: &remote_actor::Model,
 ) -> Result<(), Refused> {
@@ -166,7 +165,7 @@ pub async fn receive_create(
 /// comment, fetching up to `budget` unknown ancestors. Returns the stored comment.
 fn store_reply<'a>(
     state: &'a AppState,
-    context: &'a Data<()>,
+    context: &'a FetchContext,
     object: &'a Value,
     author: &'a remote_actor::Model,
     budget: u32,
@@ -409,7 +408,7 @@ pub async fn undo_reaction(
 /// (profile and key fetched again from its origin, never taken from the activity).
 pub async fn receive_update(
     state: &AppState,
-    context: &Data<()>,
+    context: &FetchContext,
     doc: &Value,
     actor: &remote_actor::Model,
 ) -> Result<(), Refused> {

@@ -23,6 +23,7 @@ mod objects;
 mod outgoing;
 mod remote;
 mod security;
+mod signing;
 mod site;
 mod storage;
 mod thread_page;
