@@ -4,7 +4,7 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use axum::http::{HeaderValue, header};
-use axum::{Router, http::StatusCode, response::IntoResponse};
+use axum::{Router, extract::DefaultBodyLimit, http::StatusCode, response::IntoResponse};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
@@ -14,7 +14,7 @@ use crate::{
     db,
     error::AppError,
     federation::{self, client::FederationClient, fetch::Fetcher},
-    service,
+    server, service,
     state::AppState,
     web,
 };
@@ -47,6 +47,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     ))
 }
 
+/// The largest request body outside the inbox (which has `federation.max_inbox_body_bytes`).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// Every route of the application, with the middleware shared by all of them.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -61,6 +64,14 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(web::remember_accept_language))
+        // The cap of bodies read by axum's extractors (the login form) unless a route sets its
+        // own (the inbox); the admin forms and the API read theirs with the same 2 MiB cap.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Who the client is, and its per-address rate limits, before anything else is done.
+        .layer(axum::middleware::from_fn_with_state(
+            server::rate_limit::Guard::from_settings(&state.settings),
+            server::rate_limit::guard,
+        ))
         // Headers every response carries unless a route set its own: no MIME sniffing, no
         // framing, referrers kept to our origin, and a deny-all Content-Security-Policy (pages
         // set a wider one of their own).
@@ -126,14 +137,16 @@ impl App {
         let addr = self.listener.local_addr()?;
         let router = router(self.state.clone());
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        // With the peer address in each request, so that failed logins are throttled per address.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+        let limits = self.state.settings.server.clone();
+        let stopping = async move {
             shutdown.await;
             let _ = stopping_tx.send(());
-        });
+        };
         tracing::info!(%addr, base_url = %self.state.settings.instance.base_url, "Tribune is listening");
-        let serving = tokio::spawn(async move { server.await });
+        let serving = tokio::spawn(async move {
+            server::serve(self.listener, router, &limits, stopping).await;
+            anyhow::Ok(())
+        });
         let scheduler = tokio::spawn(service::post::run_scheduler(
             self.state.clone(),
             Duration::from_secs(self.state.settings.publishing.scheduler_interval_seconds),

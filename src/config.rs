@@ -30,6 +30,7 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub moderation: ModerationSettings,
     pub log: LogSettings,
+    pub rate_limits: RateLimitSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -39,6 +40,77 @@ pub struct ServerSettings {
     pub listen: SocketAddr,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     pub shutdown_grace_seconds: u64,
+    /// Seconds a client has to send a request's headers (and an idle connection may wait for
+    /// its next request) before the connection is closed.
+    pub header_read_timeout_seconds: u64,
+    /// Connections served at once; further clients wait to be accepted.
+    pub max_connections: usize,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ServerSettings {
+    /// `trusted_proxies` parsed; a plain address is a range of one.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::new(
+                            "server.trusted_proxies",
+                            format!(
+                                "{entry:?} is neither an IP address nor a CIDR range \
+                                 (e.g. 10.0.0.1 or 10.0.0.0/8)"
+                            ),
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Per-address request rates, per class of endpoint (kept in memory by each process).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// POSTs to the inboxes.
+    pub inbox: RateLimit,
+    /// POSTs of the admin login form.
+    pub login: RateLimit,
+    /// `/api/v1/apps`, `/oauth/token`, `/oauth/revoke` and the consent form's POST.
+    pub oauth: RateLimit,
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_minute`; `per_minute = 0` is off.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            // 20 a second sustained, 600 at once: far above what one busy instance sends.
+            inbox: RateLimit {
+                per_minute: 1200,
+                burst: 600,
+            },
+            login: RateLimit {
+                per_minute: 10,
+                burst: 30,
+            },
+            oauth: RateLimit {
+                per_minute: 30,
+                burst: 30,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -278,6 +350,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             moderation: ModerationSettings::default(),
             log: LogSettings::default(),
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }
@@ -287,6 +360,9 @@ impl Default for ServerSettings {
         ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             shutdown_grace_seconds: 10,
+            header_read_timeout_seconds: 10,
+            max_connections: 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -475,6 +551,7 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        self.validate_limits()?;
         if self
             .log
             .filter
@@ -485,6 +562,36 @@ impl Settings {
                 "log.filter",
                 "is not a valid tracing filter",
             ));
+        }
+        Ok(())
+    }
+
+    /// The server's resource limits: timeouts, connections, proxies, rates.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        if self.server.header_read_timeout_seconds == 0 {
+            return Err(ConfigError::new(
+                "server.header_read_timeout_seconds",
+                "must be at least 1",
+            ));
+        }
+        if self.server.max_connections == 0 {
+            return Err(ConfigError::new(
+                "server.max_connections",
+                "must be at least 1",
+            ));
+        }
+        self.server.trusted_proxy_nets()?;
+        for (key, limit) in [
+            ("rate_limits.inbox.burst", self.rate_limits.inbox),
+            ("rate_limits.login.burst", self.rate_limits.login),
+            ("rate_limits.oauth.burst", self.rate_limits.oauth),
+        ] {
+            if limit.per_minute > 0 && limit.burst == 0 {
+                return Err(ConfigError::new(
+                    key,
+                    "must be at least 1 (set per_minute = 0 to turn the limit off)",
+                ));
+            }
         }
         Ok(())
     }
@@ -644,6 +751,31 @@ mod tests {
         let shown = settings.to_masked_toml();
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("********"), "{shown}");
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges_and_name_the_key_when_wrong() {
+        let mut settings = Settings::default();
+        settings.server.trusted_proxies = vec!["10.0.0.0/8".into(), "::1".into()];
+        let nets = settings.server.trusted_proxy_nets().expect("valid");
+        assert_eq!(nets.len(), 2);
+        assert_eq!(nets[1].prefix_len(), 128);
+        settings.server.trusted_proxies.push("10.0.0.0/33".into());
+        let err = settings.validate().expect_err("bad range refused");
+        assert_eq!(err.key, "server.trusted_proxies");
+        assert!(err.reason.contains("10.0.0.0/33"), "{}", err.reason);
+    }
+
+    #[test]
+    fn an_enabled_rate_limit_needs_a_burst() {
+        let mut settings = Settings::default();
+        settings.rate_limits.login.burst = 0;
+        let err = settings.validate().expect_err("refused");
+        assert_eq!(err.key, "rate_limits.login.burst");
+        settings.rate_limits.login.per_minute = 0;
+        settings
+            .validate()
+            .expect("a disabled limit needs no burst");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod federation;
 pub mod i18n;
 pub mod ops;
+pub mod server;
 pub mod service;
 pub mod state;
 pub mod web;

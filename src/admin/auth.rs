@@ -2,10 +2,8 @@
 //! against the session's CSRF token ([`Posted`]), the client address for login throttling, and
 //! the cookies themselves.
 
-use std::net::SocketAddr;
-
 use axum::{
-    extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request},
+    extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
 };
 use serde::{Deserialize, de::DeserializeOwned};
@@ -15,6 +13,7 @@ use crate::{
     db::entity::member,
     domain::member::Role,
     i18n::{Catalog, Locale},
+    server::ClientIp,
     service::session,
     state::AppState,
 };
@@ -222,20 +221,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
     }
 }
 
-/// The client's address, for throttling failed logins. Tribune sees the TCP peer; behind a
-/// reverse proxy that is the proxy (forwarded headers are not trusted: they are easy to forge),
-/// so the per-account limit is then what protects.
+/// The client's address, for throttling failed logins: the TCP peer, or behind a trusted
+/// reverse proxy the address it forwarded (`server.trusted_proxies`, [`ClientIp`]).
 pub struct ClientAddr(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let addr = ClientIp::of(parts).map_or_else(|| "unknown".into(), |ip| ip.to_string());
         Ok(ClientAddr(addr))
     }
 }

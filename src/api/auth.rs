@@ -88,9 +88,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
-        let bytes = axum::body::to_bytes(body, BODY_LIMIT)
-            .await
-            .map_err(|_| ApiError::BadRequest("the request body is too large".into()))?;
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+            ApiError::TooLarge(format!(
+                "the request body is too large (at most {BODY_LIMIT} bytes)"
+            ))
+        })?;
         let json = parts
             .headers
             .get(header::CONTENT_TYPE)

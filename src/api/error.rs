@@ -21,6 +21,8 @@ pub enum ApiError {
     Forbidden(String),
     NotFound,
     BadRequest(String),
+    /// 413: a body over the API's cap.
+    TooLarge(String),
     /// 422: Mastodon's validation failures.
     Unprocessable(String),
     Conflict(String),
@@ -92,6 +94,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, why),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "Record not found".to_string()),
             ApiError::BadRequest(why) => (StatusCode::BAD_REQUEST, why),
+            ApiError::TooLarge(why) => (StatusCode::PAYLOAD_TOO_LARGE, why),
             ApiError::Unprocessable(why) => (StatusCode::UNPROCESSABLE_ENTITY, why),
             ApiError::Conflict(why) => (StatusCode::CONFLICT, why),
             ApiError::OAuth(err) => {

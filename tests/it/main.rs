@@ -16,6 +16,7 @@ mod discovery;
 mod federation;
 mod fixtures;
 mod interop_fedify;
+mod limits;
 mod mastodon_api;
 mod member_actors;
 mod moderation;
