@@ -34,6 +34,8 @@ pub struct Inner {
     pub signers: Signers,
     /// Wakes the delivery workers when something was queued.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
+    /// Public reads kept until the next write (`db::cache`).
+    pub read_caches: crate::db::cache::ReadCaches,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             federation,
             signers: Signers::default(),
             delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
+            read_caches: Default::default(),
         }))
     }
 }

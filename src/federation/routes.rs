@@ -2,6 +2,7 @@
 
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{Path, Query, RawQuery, State},
     http::{HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
@@ -19,7 +20,7 @@ use super::{
 };
 use crate::{
     db,
-    domain::negotiate::Representation,
+    domain::negotiate::{ACTIVITY_JSON, LD_JSON_AS, Representation},
     error::{AppError, AppResult},
     service,
     state::AppState,
@@ -79,11 +80,21 @@ pub async fn actor(
     let local = local::resolve(&state, &username).await?;
     match (local, wants) {
         (LocalActor::Collective, Representation::Html) => web::profile::page(&state).await,
-        (LocalActor::Collective, json) => Ok(ActivityJson(
-            json,
-            collective_document(&state.settings, &state.urls, &state.collective),
-        )
-        .into_response()),
+        (LocalActor::Collective, json) => {
+            // Settings and the actor row are fixed for the life of the process: serialize once.
+            let cache = &state.read_caches.collective;
+            let body = match cache.get() {
+                Some(body) => body.clone(),
+                None => {
+                    let doc = collective_document(&state.settings, &state.urls, &state.collective);
+                    let body = Bytes::from(
+                        serde_json::to_vec(&doc).map_err(|e| AppError::Internal(e.into()))?,
+                    );
+                    cache.get_or_init(|| body).clone()
+                }
+            };
+            Ok(activity_json_bytes(json, body))
+        }
         (LocalActor::Member { .. }, Representation::Html) => {
             Ok(Redirect::to(state.urls.member(&username).as_str()).into_response())
         }
@@ -93,6 +104,26 @@ pub async fn actor(
         )
         .into_response()),
     }
+}
+
+/// Already serialized ActivityStreams JSON, with the headers `ActivityJson` gives.
+pub(super) fn activity_json_bytes(wants: Representation, body: Bytes) -> Response {
+    let content_type = match wants {
+        Representation::LdJson => LD_JSON_AS,
+        _ => ACTIVITY_JSON,
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::VARY, HeaderValue::from_static("Accept")),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Serves a collection as JSON; a browser is sent to the profile page instead.
@@ -316,7 +347,15 @@ async fn nodeinfo_document(
             )));
         }
     };
-    let usage = db::stats::usage(&state.db).await?;
+    let writes = state.db_queries.writes();
+    let usage = match state.read_caches.usage.get("usage", writes) {
+        Some(usage) => usage,
+        None => {
+            let usage = db::stats::usage(&state.db).await?;
+            state.read_caches.usage.put("usage".into(), usage, writes);
+            usage
+        }
+    };
     let collective = &state.settings.collective;
     let doc = nodeinfo::document(version, usage, &collective.name, &collective.summary);
     Ok(public_json(content_type, doc))
