@@ -130,7 +130,7 @@ pub fn activity(signer: &Signer, tag: &str, i: usize, posts: &[String]) -> (usiz
     let base = &signer.bases[host];
     let post = &posts[(i / ACTORS) % posts.len()];
     let public = "https://www.w3.org/ns/activitystreams#Public";
-    let doc = if i % 2 == 0 {
+    let doc = if i.is_multiple_of(2) {
         json!({
             "@context": "https://www.w3.org/ns/activitystreams",
             "id": format!("{base}/activities/{tag}-{i}"),
