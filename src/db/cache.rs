@@ -1,6 +1,6 @@
-//! Read-through caches of what public reads compute from the database (a post's JSON or page,
-//! NodeInfo's counts). An entry is served only while no write has gone through this process's
-//! pool since it was computed (`QueryCounter::writes`) and for at most its time to live, which
+//! Read-through caches of what public reads compute from the database (NodeInfo's counts; posts
+//! are not cached: see `federation::post_routes::post`). An entry is served only while no write
+//! has gone through this process's pool since it was computed (`QueryCounter::writes`) and for at most its time to live, which
 //! bounds what the write counter cannot see: another process's writes (the CLI) and a reader
 //! that computed an entry while a transaction was still uncommitted.
 
@@ -64,20 +64,8 @@ impl<V: Clone> FreshCache<V> {
     }
 }
 
-/// A response body kept whole with its status and headers (HTTP types stay out of `db`).
-#[derive(Clone)]
-pub struct CachedResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: bytes::Bytes,
-}
-
 /// The caches of one application state.
 pub struct ReadCaches {
-    /// A post's object as serialized JSON (with its counts), by public id.
-    pub objects: FreshCache<bytes::Bytes>,
-    /// A post's public page, by public id and interface language.
-    pub pages: FreshCache<CachedResponse>,
     /// NodeInfo's usage counts.
     pub usage: FreshCache<super::stats::Usage>,
     /// The collective's actor document, serialized: it depends only on the settings and the
@@ -88,8 +76,6 @@ pub struct ReadCaches {
 impl Default for ReadCaches {
     fn default() -> Self {
         ReadCaches {
-            objects: FreshCache::new(1024),
-            pages: FreshCache::new(256),
             usage: FreshCache::new(2),
             collective: std::sync::OnceLock::new(),
         }

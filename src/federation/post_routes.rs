@@ -16,7 +16,7 @@ use super::{
     objects,
 };
 use crate::{
-    db::{self, cache::CachedResponse, entity::activity, post::PostBundle},
+    db::{self, entity::activity, post::PostBundle},
     domain::{negotiate::Representation, post::Status},
     error::{AppError, AppResult},
     service,
@@ -47,60 +47,20 @@ pub async fn public_bundle(state: &AppState, public_id: &str) -> AppResult<PostB
     }
 }
 
-/// A post's object or page. Both are kept in `state.read_caches` until the next write (see
-/// `db::cache`): a popular post is read far more often than anything about it changes.
+/// A post's object or page, computed on each request: a cache kept in this process could not
+/// see a deletion or an edit made by another process (the CLI, a second server on the same
+/// PostgreSQL database), and a deleted post must answer 410 at once.
 async fn post(
     State(state): State<AppState>,
     Path(public_id): Path<String>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
-    let caches = &state.read_caches;
-    // Read before anything is computed: a write from here on makes what we compute stale.
-    let writes = state.db_queries.writes();
-    let page_key = || {
-        format!(
-            "{public_id} {}",
-            web::chrome::visitor_locale(&state).as_str()
-        )
-    };
-    let hit = match wants {
-        Representation::Html => caches.pages.get(&page_key(), writes).map(cached_response),
-        json => caches
-            .objects
-            .get(&public_id, writes)
-            .map(|body| super::routes::activity_json_bytes(json, body)),
-    };
-    if let Some(hit) = hit {
-        return Ok(hit);
-    }
     let bundle = public_bundle(&state, &public_id).await?;
     if bundle.status() == Status::Deleted {
         return Ok(gone(&state, &bundle, wants).await);
     }
     match wants {
-        Representation::Html => {
-            let page = web::post::page(&state, &bundle).await?;
-            if page.status() != StatusCode::OK {
-                return Ok(page);
-            }
-            let (parts, body) = page.into_parts();
-            let body = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("page body: {e}")))?;
-            let kept = CachedResponse {
-                status: parts.status.as_u16(),
-                headers: parts
-                    .headers
-                    .iter()
-                    .filter_map(|(name, value)| {
-                        Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-                    })
-                    .collect(),
-                body,
-            };
-            caches.pages.put(page_key(), kept.clone(), writes);
-            Ok(cached_response(kept))
-        }
+        Representation::Html => web::post::page(&state, &bundle).await,
         json => {
             let counts = counts_of(&state, &bundle).await?;
             let object = service::post::object_with_counts(&state, &bundle, counts);
@@ -108,26 +68,9 @@ async fn post(
                 serde_json::to_vec(&objects::with_context(object))
                     .map_err(|e| AppError::Internal(e.into()))?,
             );
-            caches.objects.put(public_id, body.clone(), writes);
             Ok(super::routes::activity_json_bytes(json, body))
         }
     }
-}
-
-/// A kept response, served again.
-fn cached_response(kept: CachedResponse) -> Response {
-    let mut response = Response::new(axum::body::Body::from(kept.body));
-    *response.status_mut() = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK);
-    let headers = response.headers_mut();
-    for (name, value) in kept.headers {
-        if let (Ok(name), Ok(value)) = (
-            axum::http::HeaderName::try_from(name),
-            axum::http::HeaderValue::try_from(value),
-        ) {
-            headers.append(name, value);
-        }
-    }
-    response
 }
 
 /// Approved replies, likes and boosts of a post.
