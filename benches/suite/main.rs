@@ -223,6 +223,9 @@ fn settings(dir: &Path, port: u16, workers: bool) -> Settings {
     settings.federation.allow_private_network = true;
     settings.delivery.workers = workers;
     settings.log.filter = "warn".into();
+    // The whole load comes from one loopback address: the per-address inbox limit would answer
+    // 429 to most of it and measure the limiter, not the inbox.
+    settings.rate_limits.inbox.per_minute = 0;
     settings
 }
 
