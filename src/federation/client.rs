@@ -47,7 +47,7 @@ pub enum SendOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("refused URL {0}: {1}")]
-    RefusedUrl(String, &'static str),
+    RefusedUrl(String, String),
     #[error("too many fetches for one activity (limit {0}: federation.max_fetches_per_activity)")]
     FetchLimit(u32),
     #[error("request failed: {0}")]
@@ -157,7 +157,6 @@ pub struct FederationClient {
     signer: Arc<Signer>,
     /// `host[:port]` of this server: its own URLs are never fetched.
     local_host: String,
-    allow_private: bool,
     timeout: Duration,
     fetch_limit: u32,
 }
@@ -184,7 +183,6 @@ impl FederationClient {
         collective: &local_actor::Model,
         policy: OutgoingPolicy,
     ) -> anyhow::Result<Self> {
-        let allow_private = policy.allow_private_network();
         let timeout = Duration::from_secs(settings.delivery.request_timeout_seconds);
         let client = policy.client(timeout, Redirects::Refuse)?;
         // Parsed once per local actor: parsing (and validating) an RSA key costs more than a
@@ -203,7 +201,6 @@ impl FederationClient {
             policy,
             signer: Arc::new(signer),
             local_host: settings.domain(),
-            allow_private,
             timeout,
             fetch_limit: settings.federation.max_fetches_per_activity,
         })
@@ -220,18 +217,17 @@ impl FederationClient {
         FetchContext::new(self.fetch_limit)
     }
 
-    /// The checks `activitypub_federation` made before fetching: http(s) only (plain http
-    /// only for development), a domain name (not an IP literal), no explicit port in
-    /// production, and never our own URLs. Private addresses behind names are refused by the
-    /// resolver at connect time.
+    /// What a document fetch must pass: the outgoing policy (`federation::http`), then the
+    /// checks `activitypub_federation` made — a domain name (not an IP literal), no explicit
+    /// port in production, never our own URLs. Private addresses behind names are refused by
+    /// the resolver at connect time.
     fn check_fetch_url(&self, url: &Url) -> Result<(), ClientError> {
-        let refuse = |why| Err(ClientError::RefusedUrl(url.to_string(), why));
-        match url.scheme() {
-            "https" => {}
-            "http" if self.allow_private => {}
-            "http" => return refuse("plain http is not allowed"),
-            _ => return refuse("only https URLs are fetched"),
-        }
+        // The outgoing policy first (scheme, credentials, localhost, IP literals), then what
+        // only document fetches require.
+        self.policy
+            .check_url(url)
+            .map_err(|refused| ClientError::RefusedUrl(url.to_string(), refused.reason))?;
+        let refuse = |why: &str| Err(ClientError::RefusedUrl(url.to_string(), why.to_string()));
         let Some(domain) = url.domain() else {
             return refuse("the URL must have a domain name");
         };
@@ -241,7 +237,7 @@ impl FederationClient {
         {
             return refuse("invalid characters in the domain");
         }
-        if url.port().is_some() && !self.allow_private {
+        if url.port().is_some() && !self.policy.allow_private_network() {
             return refuse("explicit ports are not allowed");
         }
         let host = match url.port() {
