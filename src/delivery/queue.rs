@@ -293,9 +293,10 @@ pub async fn host_failed(
     let limit =
         chrono::Duration::from_std(unreachable_after).unwrap_or_else(|_| chrono::Duration::days(2));
     let becomes_unreachable = state == REACHABLE && now - since >= limit;
+    let unreachable = becomes_unreachable || state == UNREACHABLE;
     let row = remote_host::ActiveModel {
         host: Set(host.to_string()),
-        state: Set(if becomes_unreachable {
+        state: Set(if unreachable {
             UNREACHABLE.to_string()
         } else {
             state
@@ -307,27 +308,36 @@ pub async fn host_failed(
         last_error: Set(Some(truncated(error))),
     };
     use remote_host::Column as C;
+    let mut columns = vec![
+        C::ConsecutiveFailures,
+        C::FailingSince,
+        C::LastFailureAt,
+        C::LastError,
+    ];
+    // The state is written only to mark the host down: a failure recorded while the host
+    // contacted us (and was revived) must not put back the state read before that.
+    if unreachable {
+        columns.push(C::State);
+    }
     remote_host::Entity::insert(row)
         .on_conflict(
             OnConflict::column(C::Host)
-                .update_columns([
-                    C::State,
-                    C::ConsecutiveFailures,
-                    C::FailingSince,
-                    C::LastFailureAt,
-                    C::LastError,
-                ])
+                .update_columns(columns)
                 .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
-    if becomes_unreachable {
+    // Also when the host was already unreachable: a delivery that was in flight when another
+    // one parked the host was put back to pending after that, and must not keep retrying.
+    if unreachable {
         delivery::Entity::update_many()
             .col_expr(delivery::Column::State, Expr::value(PARKED))
             .filter(delivery::Column::Host.eq(host))
             .filter(delivery::Column::State.eq(PENDING))
             .exec(db)
             .await?;
+    }
+    if becomes_unreachable {
         tracing::warn!(
             host,
             "host unreachable: its deliveries are parked until it contacts us or an admin retries"

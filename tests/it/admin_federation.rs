@@ -364,7 +364,12 @@ async fn delivery_page_shows_counts_and_retries_a_parked_host(backend: Backend) 
     let dead_host = instance(&dead);
     let parked_sql =
         format!("SELECT COUNT(*) FROM delivery WHERE host = '{dead_host}' AND state = 'parked'");
-    assert_eq!(app.count(&parked_sql).await, 1, "the dead host is parked");
+    assert_eq!(
+        app.count(&parked_sql).await,
+        1,
+        "the dead host is parked\n{}",
+        app.queue_report().await
+    );
 
     let editor = logged_in(&app, "sam", Role::Editor).await;
     let (status, html) = editor.page("/admin/delivery").await;

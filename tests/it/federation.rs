@@ -555,30 +555,34 @@ async fn a_parked_host_revives_when_it_contacts_us(backend: Backend) {
     assert_eq!(
         app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
             .await,
-        1
+        1,
+        "{}",
+        app.queue_report().await
     );
     // A second post to the parked host is parked at once: no hammering.
     app.publish_post(&editor, note("Deux")).await;
     assert_eq!(
         app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
             .await,
-        2
+        2,
+        "{}",
+        app.queue_report().await
     );
 
     server.set_behaviour(Behaviour::Ok);
     let follow = server.follow(&actor_url(&app), "revive");
-    assert_eq!(
-        server
-            .post(&app.client, app.url("/inbox").as_str(), &follow)
-            .await
-            .status(),
-        202
-    );
+    let response = server
+        .post(&app.client, app.url("/inbox").as_str(), &follow)
+        .await;
+    let status = response.status();
+    assert_eq!(status, 202, "{}", response.text().await.unwrap_or_default());
     app.deliver_until_settled(Duration::from_secs(20)).await;
     assert_eq!(
         app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
             .await,
-        0
+        0,
+        "{}",
+        app.queue_report().await
     );
     let kinds: Vec<String> = server
         .received()
@@ -587,10 +591,70 @@ async fn a_parked_host_revives_when_it_contacts_us(backend: Backend) {
         .collect();
     assert!(
         kinds.iter().filter(|k| *k == "Create").count() == 2,
-        "{kinds:?}"
+        "{kinds:?}\n{}",
+        app.queue_report().await
     );
 }
 db_test!(a_parked_host_revives_when_it_contacts_us);
+
+/// Two deliveries to one host fail at the same time; the first marks the host unreachable and
+/// parks what is pending while the second is still in flight. The second, recorded after that,
+/// is parked too instead of retrying a host known to be down.
+async fn a_delivery_in_flight_when_its_host_goes_down_is_parked(backend: Backend) {
+    use tribune::delivery::queue::{self, Outcome};
+    let app = TestApp::spawn(backend).await;
+    let server = RemoteServer::start(Behaviour::Always(503)).await;
+    add_followers(&app, &server, 1).await;
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Un")).await;
+    app.publish_post(&editor, note("Deux")).await;
+    let now = chrono::Utc::now();
+    let claimed = queue::claim(&app.db, "test", now, Duration::from_secs(60), 10, &[])
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 2, "{}", app.queue_report().await);
+    let down_after = Duration::from_secs(1);
+    let retry = |at| Outcome::Retry {
+        status: Some(503),
+        error: "status 503".into(),
+        at,
+    };
+    let host = &claimed[0].host;
+    assert!(
+        !queue::host_failed(&app.db, host, "status 503", now, down_after)
+            .await
+            .expect("failure")
+    );
+    let later = now + chrono::Duration::seconds(2);
+    queue::record(&app.db, &claimed[0], &retry(later), later)
+        .await
+        .expect("record");
+    assert!(
+        queue::host_failed(&app.db, host, "status 503", later, down_after)
+            .await
+            .expect("failure"),
+        "down after failing for longer than the limit"
+    );
+    queue::record(&app.db, &claimed[1], &retry(later), later)
+        .await
+        .expect("record");
+    assert!(
+        !queue::host_failed(&app.db, host, "status 503", later, down_after)
+            .await
+            .expect("failure"),
+        "already down"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery WHERE state = 'parked'")
+            .await,
+        2,
+        "{}",
+        app.queue_report().await
+    );
+}
+db_test!(a_delivery_in_flight_when_its_host_goes_down_is_parked);
 
 async fn metrics_show_the_queue(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -693,6 +693,22 @@ impl DbSnapshot {
 }
 
 impl TestApp {
+    /// The delivery queue and the remote hosts, one row a line: what a failed queue assertion
+    /// prints so a flaky run says where each delivery stood.
+    pub async fn queue_report(&self) -> String {
+        let snapshot = self.db_snapshot().await;
+        ["delivery", "remote_host"]
+            .iter()
+            .map(|table| {
+                let rows = snapshot.tables.get(*table).cloned().unwrap_or_default();
+                format!("{table}:\n  {}", rows.join("\n  "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl TestApp {
     /// Every row of every table (tables found in `sqlite_master` or `information_schema`).
     pub async fn db_snapshot(&self) -> DbSnapshot {
         let backend = self.db.get_database_backend();
