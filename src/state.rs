@@ -34,8 +34,12 @@ pub struct Inner {
     pub signers: Signers,
     /// Wakes the delivery workers when something was queued.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
-    /// Public reads kept until the next write (`db::cache`).
+    /// Public reads kept until the next commit (`db::cache`).
     pub read_caches: crate::db::cache::ReadCaches,
+    /// Public responses kept until the next commit (`web::cached`).
+    pub responses: crate::web::cached::ResponseCache,
+    /// What the caches are checked against: the database's committed state.
+    pub data_version: crate::db::version::DataVersion,
 }
 
 impl AppState {
@@ -48,6 +52,7 @@ impl AppState {
         federation: FederationClient,
     ) -> Self {
         let urls = Urls::new(settings.instance.base_url.clone());
+        let data_version = crate::db::version::DataVersion::for_database(&db);
         AppState(Arc::new(Inner {
             settings,
             db,
@@ -59,6 +64,8 @@ impl AppState {
             signers: Signers::default(),
             delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
             read_caches: Default::default(),
+            responses: crate::db::cache::FreshCache::new(crate::web::cached::CAPACITY),
+            data_version,
         }))
     }
 }

@@ -1,24 +1,17 @@
-//! Read-through caches of what public reads compute from the database (NodeInfo's counts; posts
-//! are not cached: see `federation::post_routes::post`). An entry is served only while no write
-//! has gone through this process's pool since it was computed (`QueryCounter::writes`) and for at most its time to live, which
-//! bounds what the write counter cannot see: another process's writes (the CLI) and a reader
-//! that computed an entry while a transaction was still uncommitted.
+//! Read-through caches of what public reads compute from the database (NodeInfo's counts; a
+//! post's object and page through `web::cached`). An entry is served only while the database's [`Version`] is the
+//! one read before it was computed: anything committed since — by this process, the CLI or
+//! another server on the same database — makes every entry stale at once, so a cache never
+//! shows a deleted or edited post.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Mutex};
 
-/// How long an entry may be served without a write since; also the longest a change made by
-/// another process (the CLI) can take to show.
-pub const TIME_TO_LIVE: Duration = Duration::from_secs(2);
+use super::version::Version;
 
 struct Entry<V> {
     value: V,
-    /// The pool's write count when computing the entry began.
-    writes: u64,
-    at: Instant,
+    /// The database's version read before the entry was computed.
+    version: Version,
 }
 
 /// One cache: keys to values, bounded in entries (emptied when full: entries are cheap to
@@ -36,18 +29,17 @@ impl<V: Clone> FreshCache<V> {
         }
     }
 
-    /// The value of `key` if it was computed after the last write (`writes_now` is the pool's
-    /// current write count) and within the time to live.
-    pub fn get(&self, key: &str, writes_now: u64) -> Option<V> {
+    /// The value of `key` if nothing was committed since it was computed (`now` is the
+    /// database's current version).
+    pub fn get(&self, key: &str, now: &Version) -> Option<V> {
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(key)?;
-        (entry.writes == writes_now && entry.at.elapsed() < TIME_TO_LIVE)
-            .then(|| entry.value.clone())
+        (entry.version == *now).then(|| entry.value.clone())
     }
 
-    /// Keeps `value` for `key`; `writes_before` is the write count read *before* the value
-    /// was computed, so a write that happened meanwhile makes the entry stale at once.
-    pub fn put(&self, key: String, value: V, writes_before: u64) {
+    /// Keeps `value` for `key`; `before` is the version read *before* the value was
+    /// computed, so a commit that landed meanwhile makes the entry stale at once.
+    pub fn put(&self, key: String, value: V, before: Version) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= self.capacity && !entries.contains_key(&key) {
                 entries.clear();
@@ -56,8 +48,7 @@ impl<V: Clone> FreshCache<V> {
                 key,
                 Entry {
                     value,
-                    writes: writes_before,
-                    at: Instant::now(),
+                    version: before,
                 },
             );
         }
@@ -86,23 +77,27 @@ impl Default for ReadCaches {
 mod tests {
     use super::*;
 
+    fn version(n: i64) -> Version {
+        Version::for_tests(n)
+    }
+
     #[test]
-    fn a_write_since_the_entry_makes_it_stale() {
+    fn a_commit_since_the_entry_makes_it_stale() {
         let cache = FreshCache::new(4);
-        cache.put("a".into(), 1, 7);
-        assert_eq!(cache.get("a", 7), Some(1));
-        assert_eq!(cache.get("a", 8), None, "a write happened since");
-        assert_eq!(cache.get("b", 7), None);
+        cache.put("a".into(), 1, version(7));
+        assert_eq!(cache.get("a", &version(7)), Some(1));
+        assert_eq!(cache.get("a", &version(8)), None, "a commit happened since");
+        assert_eq!(cache.get("b", &version(7)), None);
     }
 
     #[test]
     fn a_full_cache_starts_over_instead_of_growing() {
         let cache = FreshCache::new(2);
-        cache.put("a".into(), 1, 0);
-        cache.put("b".into(), 2, 0);
-        cache.put("c".into(), 3, 0);
-        assert_eq!(cache.get("a", 0), None);
-        assert_eq!(cache.get("c", 0), Some(3));
+        cache.put("a".into(), 1, version(0));
+        cache.put("b".into(), 2, version(0));
+        cache.put("c".into(), 3, version(0));
+        assert_eq!(cache.get("a", &version(0)), None);
+        assert_eq!(cache.get("c", &version(0)), Some(3));
         assert!(cache.entries.lock().map(|e| e.len()).unwrap_or(0) <= 2);
     }
 }

@@ -11,6 +11,7 @@ pub mod local_actor;
 pub mod notification;
 pub mod post;
 pub mod stats;
+pub mod version;
 
 use std::{
     sync::{
@@ -36,7 +37,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// included), for `/metrics` and for tests that hold a page to a fixed number of queries.
 /// Only `db` counts; everyone else may only read the total.
 #[derive(Debug, Clone, Default)]
-pub struct QueryCounter(Arc<AtomicU64>, Arc<AtomicU64>);
+pub struct QueryCounter(Arc<AtomicU64>);
 
 impl QueryCounter {
     /// Statements run so far.
@@ -44,30 +45,9 @@ impl QueryCounter {
         self.0.load(Ordering::Relaxed)
     }
 
-    /// Statements other than reads run so far: when it has not moved, nothing this process
-    /// wrote can have changed what a cached read computed (see `cache`).
-    pub fn writes(&self) -> u64 {
-        self.1.load(Ordering::Relaxed)
-    }
-
-    fn count_one(&self, sql: &str) {
+    fn count_one(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
-        if !is_read(sql) {
-            self.1.fetch_add(1, Ordering::Relaxed);
-        }
     }
-}
-
-/// Whether a statement only reads (a `SELECT`); anything else counts as a write, erring on
-/// the side of a cache miss.
-fn is_read(sql: &str) -> bool {
-    let head: String = sql
-        .trim_start()
-        .chars()
-        .take(6)
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    head == "SELECT"
 }
 
 /// Opens the connection pool described by the settings. SQLite runs in WAL mode (readers never
@@ -110,7 +90,7 @@ pub async fn connect_counted(
     let mut db = Database::connect(options).await?;
     let counter = QueryCounter::default();
     let counting = counter.clone();
-    db.set_metric_callback(move |info| counting.count_one(&info.statement.sql));
+    db.set_metric_callback(move |_| counting.count_one());
     // A pool connects lazily on some backends; make an unreachable database fail here, at start-up.
     db.ping().await?;
     Ok((db, counter))

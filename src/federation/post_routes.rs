@@ -47,23 +47,37 @@ pub async fn public_bundle(state: &AppState, public_id: &str) -> AppResult<PostB
     }
 }
 
-/// A post's object or page, computed on each request: a cache kept in this process could not
-/// see a deletion or an edit made by another process (the CLI, a second server on the same
-/// PostgreSQL database), and a deleted post must answer 410 at once.
+/// A post's object or page. Kept by `web::cached` until anything is committed to the database
+/// (by this process, the CLI or another server): an edit or a deletion shows at once.
 async fn post(
     State(state): State<AppState>,
     Path(public_id): Path<String>,
     Wants(wants): Wants,
 ) -> AppResult<Response> {
-    let bundle = public_bundle(&state, &public_id).await?;
+    let key = match wants {
+        Representation::Html => format!(
+            "post {public_id} html {}",
+            web::chrome::visitor_locale(&state).as_str()
+        ),
+        json => format!("post {public_id} {json:?}"),
+    };
+    web::cached::respond(&state, key, || post_uncached(&state, &public_id, wants)).await
+}
+
+async fn post_uncached(
+    state: &AppState,
+    public_id: &str,
+    wants: Representation,
+) -> AppResult<Response> {
+    let bundle = public_bundle(state, public_id).await?;
     if bundle.status() == Status::Deleted {
-        return Ok(gone(&state, &bundle, wants).await);
+        return Ok(gone(state, &bundle, wants).await);
     }
     match wants {
-        Representation::Html => web::post::page(&state, &bundle).await,
+        Representation::Html => web::post::page(state, &bundle).await,
         json => {
-            let counts = counts_of(&state, &bundle).await?;
-            let object = service::post::object_with_counts(&state, &bundle, counts);
+            let counts = counts_of(state, &bundle).await?;
+            let object = service::post::object_with_counts(state, &bundle, counts);
             let body = bytes::Bytes::from(
                 serde_json::to_vec(&objects::with_context(object))
                     .map_err(|e| AppError::Internal(e.into()))?,

@@ -347,12 +347,20 @@ async fn nodeinfo_document(
             )));
         }
     };
-    let writes = state.db_queries.writes();
-    let usage = match state.read_caches.usage.get("usage", writes) {
+    let committed = state.data_version.current().await;
+    let cached = committed
+        .as_ref()
+        .and_then(|v| state.read_caches.usage.get("usage", v));
+    let usage = match cached {
         Some(usage) => usage,
         None => {
             let usage = db::stats::usage(&state.db).await?;
-            state.read_caches.usage.put("usage".into(), usage, writes);
+            if let Some(committed) = committed {
+                state
+                    .read_caches
+                    .usage
+                    .put("usage".into(), usage, committed);
+            }
             usage
         }
     };

@@ -3,6 +3,7 @@
 //! show posts through [`view::PostView`]; each page loads its posts as bundles, so it renders in
 //! a fixed number of queries whatever the number of posts.
 
+pub mod cached;
 pub mod chrome;
 pub mod feed;
 pub mod home;

@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod admin_federation;
 mod browser;
+mod caching;
 mod cli;
 mod cli_admin;
 mod conversations;
