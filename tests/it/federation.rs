@@ -751,6 +751,67 @@ async fn a_delivery_in_flight_when_its_host_goes_down_is_parked(backend: Backend
 }
 db_test!(a_delivery_in_flight_when_its_host_goes_down_is_parked);
 
+/// A success writes the host's row only when it changes something: a host already known good
+/// is left untouched (its `last_success_at` kept within the minute), a failure recorded in the
+/// meantime (by this or another process) is cleared, a new host gets its row.
+async fn a_success_writes_the_host_only_when_it_changes_something(backend: Backend) {
+    use tribune::delivery::queue;
+    let app = TestApp::spawn(backend).await;
+    let host = "good.example";
+    let row = || async {
+        queue::hosts(&app.db)
+            .await
+            .expect("hosts")
+            .into_iter()
+            .find(|h| h.host == host)
+    };
+    let t0 = chrono::Utc::now();
+    assert!(row().await.is_none());
+    queue::host_succeeded(&app.db, host, t0)
+        .await
+        .expect("success");
+    let first = row().await.expect("a new host gets its row");
+    assert_eq!(
+        (first.state.as_str(), first.consecutive_failures),
+        ("reachable", 0)
+    );
+    let recorded = first.last_success_at.expect("last success");
+
+    // Known good and recent: nothing written.
+    let t1 = t0 + chrono::Duration::seconds(30);
+    queue::host_succeeded(&app.db, host, t1)
+        .await
+        .expect("success");
+    assert_eq!(
+        row().await.expect("row"),
+        first,
+        "a known-good host is not rewritten"
+    );
+
+    // A failure recorded since (as by another process sharing the database) is cleared.
+    queue::host_failed(&app.db, host, "status 503", t1, Duration::from_secs(3600))
+        .await
+        .expect("failure");
+    let t2 = t1 + chrono::Duration::seconds(1);
+    queue::host_succeeded(&app.db, host, t2)
+        .await
+        .expect("success");
+    let cleared = row().await.expect("row");
+    assert_eq!(cleared.consecutive_failures, 0);
+    assert_eq!(cleared.failing_since, None);
+    assert_eq!(cleared.last_error, None);
+    assert!(cleared.last_success_at > Some(recorded));
+
+    // Still good, but the last success is over a minute old: written again.
+    let t3 = t2 + chrono::Duration::seconds(120);
+    queue::host_succeeded(&app.db, host, t3)
+        .await
+        .expect("success");
+    let refreshed = row().await.expect("row");
+    assert!(refreshed.last_success_at > cleared.last_success_at);
+}
+db_test!(a_success_writes_the_host_only_when_it_changes_something);
+
 async fn metrics_show_the_queue(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let server = RemoteServer::start(Behaviour::Ok).await;
