@@ -221,12 +221,22 @@ pub struct DeliverySettings {
     /// A host with no successful delivery for this many hours is marked unreachable and its
     /// deliveries parked until it contacts us again or an admin retries it.
     pub unreachable_after_hours: f64,
-    /// Deliveries sent at once by this process.
+    /// Deliveries sent at once by this process (requests that stalled past
+    /// `stalled_after_seconds` no longer count: up to four times as many more may be waiting).
+    /// 128 by default (it was 64): an open request costs a task, a connection's buffers (hyper
+    /// reads into 8 KiB), TLS state and a socket, roughly 50 KiB and one file descriptor, so
+    /// even 128 + 512 stalled requests stay near 30 MiB and 640 descriptors, under the usual
+    /// limit of 1,024; and a fan-out where a hundred servers hang still has slots left for the
+    /// others before the first stalled request gives its slot back.
     pub max_concurrency: usize,
     /// Deliveries sent at once to one host by this process.
     pub max_per_host: usize,
     /// Seconds before a delivery request is abandoned (and retried later).
     pub request_timeout_seconds: u64,
+    /// Seconds after which an unanswered request gives its place in `max_concurrency` to the
+    /// next delivery (it keeps its per-host place and waits until `request_timeout_seconds`):
+    /// servers that hang must not hold back those that answer. Fractions allowed.
+    pub stalled_after_seconds: f64,
     /// Seconds a claimed delivery stays reserved for the process that claimed it.
     pub lease_seconds: i64,
     /// How often the queue is polled when nothing wakes the workers, in milliseconds.
@@ -241,9 +251,10 @@ impl Default for DeliverySettings {
             retry_max_delay_seconds: 6.0 * 3600.0,
             give_up_after_hours: 72.0,
             unreachable_after_hours: 48.0,
-            max_concurrency: 64,
+            max_concurrency: 128,
             max_per_host: 4,
             request_timeout_seconds: 10,
+            stalled_after_seconds: 2.0,
             lease_seconds: 60,
             poll_interval_ms: 1000,
         }
@@ -499,6 +510,14 @@ impl Settings {
             return Err(ConfigError::new(
                 "delivery.max_concurrency",
                 "max_concurrency and max_per_host must be at least 1",
+            ));
+        }
+        if !(delivery.stalled_after_seconds > 0.0
+            && delivery.stalled_after_seconds < delivery.request_timeout_seconds as f64)
+        {
+            return Err(ConfigError::new(
+                "delivery.stalled_after_seconds",
+                "must be more than 0 and less than delivery.request_timeout_seconds",
             ));
         }
         if delivery.lease_seconds <= delivery.request_timeout_seconds as i64 {
@@ -764,6 +783,18 @@ mod tests {
         let err = settings.validate().expect_err("bad range refused");
         assert_eq!(err.key, "server.trusted_proxies");
         assert!(err.reason.contains("10.0.0.0/33"), "{}", err.reason);
+    }
+
+    #[test]
+    fn a_request_stalls_after_a_positive_delay_shorter_than_its_timeout() {
+        let mut settings = Settings::default();
+        settings.delivery.stalled_after_seconds = 0.2;
+        settings.validate().expect("a fraction of a second is fine");
+        for bad in [0.0, -1.0, f64::NAN, 10.0, 11.5] {
+            settings.delivery.stalled_after_seconds = bad;
+            let err = settings.validate().expect_err("refused");
+            assert_eq!(err.key, "delivery.stalled_after_seconds", "{bad}");
+        }
     }
 
     #[test]

@@ -237,13 +237,38 @@ pub async fn record(
     Ok(())
 }
 
-/// A success: the host is reachable.
+/// How old a reachable host's `last_success_at` may get before a success writes it again: the
+/// admin page shows it to the minute, and a fan-out to a host already known good writes nothing.
+const SUCCESS_REFRESH_SECONDS: i64 = 60;
+
+/// A success: the host is reachable. Writes only when that changes something — the host has no
+/// row yet, has failures or a failing streak recorded (by any process), is marked unreachable,
+/// or its last success is over a minute old. The common case, a host already known good, costs
+/// one read and no write: on SQLite a write statement takes the single writer's lock even when
+/// it matches no row, so the check is a `SELECT`. It runs after the send, so a failure another
+/// process recorded before this success is seen and cleared; one recorded after it is newer
+/// than this success and stands.
 pub async fn host_succeeded(
     db: &impl ConnectionTrait,
     host: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     use remote_host::Column as C;
+    let known_good = remote_host::Entity::find()
+        .select_only()
+        .column(C::Host)
+        .filter(C::Host.eq(host))
+        .filter(C::State.eq(REACHABLE))
+        .filter(C::ConsecutiveFailures.eq(0))
+        .filter(C::FailingSince.is_null())
+        .filter(C::LastSuccessAt.gte(now - chrono::Duration::seconds(SUCCESS_REFRESH_SECONDS)))
+        .into_tuple::<String>()
+        .one(db)
+        .await?
+        .is_some();
+    if known_good {
+        return Ok(());
+    }
     remote_host::Entity::insert(remote_host::ActiveModel {
         host: Set(host.to_string()),
         state: Set(REACHABLE.to_string()),

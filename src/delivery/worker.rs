@@ -1,5 +1,7 @@
 //! The delivery workers: claim due deliveries, sign and send them (bounded concurrency, overall
-//! and per host), record each outcome, back off on failure.
+//! and per host), record each outcome, back off on failure. A request left unanswered for
+//! `delivery.stalled_after_seconds` gives its overall slot to the next delivery, so hosts that
+//! hang do not hold back those that answer.
 
 use std::{
     collections::HashMap,
@@ -11,7 +13,10 @@ use bytes::Bytes;
 use chrono::Utc;
 use rand::Rng;
 use sea_orm::{DbErr, EntityTrait};
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::{
+    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    task::JoinSet,
+};
 use url::Url;
 
 use super::{
@@ -31,6 +36,13 @@ pub struct Worker {
     state: AppState,
     id: String,
     global: Arc<Semaphore>,
+    /// Places for requests that stalled and gave their global permit back: a bound on how
+    /// many requests (sockets, buffers, tasks) can be open at once, `max_concurrency * 4`.
+    stalled: Arc<Semaphore>,
+    /// Signalled when a stalled request gives its global permit back, so the loop claims more
+    /// at once instead of at the next poll.
+    freed: Arc<Notify>,
+    stalled_after: Duration,
     in_flight_per_host: Arc<Mutex<HashMap<String, usize>>>,
     /// When parked deliveries past the horizon were last given up (a sweep, not per claim).
     last_expiry: Arc<Mutex<Option<Instant>>>,
@@ -42,6 +54,16 @@ pub struct Worker {
 /// How many bodies stay cached; a fan-out uses one at a time, so this is generous.
 const PAYLOAD_CACHE: usize = 64;
 
+/// Stalled requests allowed per global slot.
+const STALLED_PER_SLOT: usize = 4;
+
+/// The permits one send holds: its global slot until its request stalls, then a stalled place
+/// instead (when one is free; otherwise it keeps the global slot).
+struct Slot {
+    global: Option<OwnedSemaphorePermit>,
+    stalled: Option<OwnedSemaphorePermit>,
+}
+
 impl Worker {
     pub fn new(state: AppState) -> Worker {
         let permits = state.settings.delivery.max_concurrency;
@@ -52,6 +74,12 @@ impl Worker {
                 crate::service::outbox::new_activity_id()
             ),
             global: Arc::new(Semaphore::new(permits)),
+            stalled: Arc::new(Semaphore::new(permits.saturating_mul(STALLED_PER_SLOT))),
+            freed: Arc::new(Notify::new()),
+            stalled_after: Duration::try_from_secs_f64(
+                state.settings.delivery.stalled_after_seconds,
+            )
+            .unwrap_or(Duration::from_secs(2)),
             in_flight_per_host: Arc::new(Mutex::new(HashMap::new())),
             payloads: Arc::new(Mutex::new(HashMap::new())),
             last_expiry: Arc::new(Mutex::new(None)),
@@ -162,11 +190,15 @@ impl Worker {
             let worker = self.clone();
             tasks.spawn(async move {
                 let host = row.host.clone();
-                if let Err(err) = worker.send(&row).await {
+                let mut slot = Slot {
+                    global: Some(permit),
+                    stalled: None,
+                };
+                if let Err(err) = worker.send(&row, &mut slot).await {
                     tracing::error!(delivery.id = row.id, error = %err, "recording a delivery failed; its lease will expire and it will be retried");
                 }
                 worker.release_host(&host);
-                drop(permit);
+                drop(slot);
             });
             started += 1;
         }
@@ -198,8 +230,27 @@ impl Worker {
         Ok(Some(found))
     }
 
+    /// Waits for `request`; if it is still unanswered after `stalled_after`, gives the global
+    /// permit back (taking a stalled place instead) and keeps waiting. The request's own
+    /// timeout still ends it; its per-host slot is kept, so a hanging host gets no more.
+    async fn watch<F: std::future::Future>(&self, slot: &mut Slot, request: F) -> F::Output {
+        tokio::pin!(request);
+        tokio::select! {
+            out = &mut request => return out,
+            () = tokio::time::sleep(self.stalled_after) => {}
+        }
+        // No stalled place free: keep the global permit rather than let open requests grow
+        // without bound.
+        if let Ok(place) = self.stalled.clone().try_acquire_owned() {
+            slot.stalled = Some(place);
+            slot.global = None;
+            self.freed.notify_one();
+        }
+        request.await
+    }
+
     /// One attempt: sign, send, record.
-    async fn send(&self, row: &Claimed) -> Result<(), DbErr> {
+    async fn send(&self, row: &Claimed, slot: &mut Slot) -> Result<(), DbErr> {
         let db = &self.state.db;
         let Some((signer, body)) = self.payload(row.activity_id).await? else {
             let outcome = Outcome::Failed {
@@ -220,7 +271,10 @@ impl Worker {
         };
         let started = Instant::now();
         let result = match self.state.signers.get(&self.state, signer).await {
-            Ok(client) => client.post(&inbox, body).await,
+            Ok(client) => match client.signed_post(&inbox, body).await {
+                Ok(request) => Ok(self.watch(slot, client.send_signed(request)).await),
+                Err(err) => Err(err),
+            },
             Err(err) => Ok(SendOutcome::Unreachable(format!("no signing key: {err}"))),
         };
         metrics::observe_send(started.elapsed());
@@ -294,6 +348,7 @@ impl Worker {
             // request is still in flight.
             tokio::select! {
                 _ = tasks.join_next(), if !tasks.is_empty() => {}
+                () = self.freed.notified() => {}
                 () = tokio::time::sleep(Duration::from_millis(10)) => {}
             }
         }
@@ -313,6 +368,7 @@ impl Worker {
             tokio::select! {
                 () = &mut shutdown => break,
                 () = wakeup.notified() => {}
+                () = self.freed.notified() => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 () = tokio::time::sleep(poll) => {}
             }

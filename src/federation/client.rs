@@ -387,9 +387,15 @@ impl FederationClient {
         payload: impl Into<Payload>,
     ) -> Result<SendOutcome, ClientError> {
         let request = self.signed_post(inbox, payload).await?;
+        Ok(self.send_signed(request).await)
+    }
+
+    /// Sends a request built by `signed_post` and reports the status: the network part alone,
+    /// which the delivery worker watches for stalls (signing is not a stall).
+    pub async fn send_signed(&self, request: reqwest::Request) -> SendOutcome {
         match self.client.execute(request).await {
-            Ok(response) => Ok(SendOutcome::Status(response.status().as_u16())),
-            Err(err) => Ok(SendOutcome::Unreachable(err.to_string())),
+            Ok(response) => SendOutcome::Status(response.status().as_u16()),
+            Err(err) => SendOutcome::Unreachable(err.to_string()),
         }
     }
 }

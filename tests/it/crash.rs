@@ -40,6 +40,7 @@ fn serve(settings: &tribune::config::Settings, max_concurrency: usize) -> Child 
         )
         .env("TRIBUNE__DELIVERY__LEASE_SECONDS", "3")
         .env("TRIBUNE__DELIVERY__REQUEST_TIMEOUT_SECONDS", "2")
+        .env("TRIBUNE__DELIVERY__STALLED_AFTER_SECONDS", "1")
         .env("TRIBUNE__DELIVERY__POLL_INTERVAL_MS", "100")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

@@ -471,6 +471,7 @@ db_test!(a_post_reaches_each_server_once_and_edits_and_deletes_follow);
 async fn failures_are_retried_dropped_or_parked(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| {
         s.delivery.request_timeout_seconds = 1;
+        s.delivery.stalled_after_seconds = 0.5;
         s.delivery.lease_seconds = 3;
         // The horizon and the unreachable threshold shrunk to seconds for the test.
         s.delivery.unreachable_after_hours = 0.3 / 3600.0;
@@ -537,6 +538,100 @@ async fn failures_are_retried_dropped_or_parked(backend: Backend) {
     assert_eq!(app.text(&state_of(&dead)).await, "failed");
 }
 db_test!(failures_are_retried_dropped_or_parked);
+
+/// Servers that accept and never answer must not hold back those that answer: a request still
+/// unanswered after `stalled_after_seconds` gives its global slot to the next delivery. With two
+/// slots and the four hanging servers claimed first, the six healthy ones are all served while
+/// every hanging request is still outstanding (none has timed out and been recorded).
+async fn hanging_servers_do_not_hold_back_the_others(backend: Backend) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    use tribune::db::entity::delivery;
+    let app = TestApp::spawn_with(backend, |s| {
+        s.delivery.max_concurrency = 2;
+        s.delivery.stalled_after_seconds = 0.2;
+        s.delivery.request_timeout_seconds = 5;
+        s.delivery.lease_seconds = 10;
+    })
+    .await;
+    let mut hanging = Vec::new();
+    for _ in 0..4 {
+        let server = RemoteServer::start(Behaviour::Hang).await;
+        add_followers(&app, &server, 1).await;
+        hanging.push(server);
+    }
+    let mut healthy = Vec::new();
+    for _ in 0..6 {
+        let server = RemoteServer::start(Behaviour::Ok).await;
+        add_followers(&app, &server, 1).await;
+        healthy.push(server);
+    }
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Sans attendre")).await;
+    // The hanging servers' deliveries first in the queue, so they take both slots at once.
+    let host = |server: &RemoteServer| server.base.trim_start_matches("http://").to_string();
+    let hanging_hosts: Vec<String> = hanging.iter().map(host).collect();
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::NextAttemptAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .filter(delivery::Column::Host.is_in(hanging_hosts.clone()))
+        .exec(&app.db)
+        .await
+        .expect("hanging first");
+
+    let worker = tribune::delivery::worker::Worker::new(app.state.clone());
+    let drain = tokio::spawn(async move { worker.drain().await });
+    let in_list = hanging_hosts
+        .iter()
+        .map(|h| format!("'{h}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let hanging_recorded =
+        format!("SELECT COUNT(*) FROM delivery WHERE host IN ({in_list}) AND attempts > 0");
+    let healthy_delivered = format!(
+        "SELECT COUNT(*) FROM delivery WHERE host NOT IN ({in_list}) AND state = 'delivered'"
+    );
+    // Not a timing threshold: whichever comes first, the healthy deliveries recorded or a
+    // hanging request's end (its timeout, recorded as a retry), decides. The deadline only
+    // keeps a broken worker from looping forever.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert_eq!(
+            app.count(&hanging_recorded).await,
+            0,
+            "a hanging request ended before every healthy server was served:\n{}",
+            app.queue_report().await
+        );
+        if app.count(&healthy_delivered).await == 6 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            app.queue_report().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for server in &healthy {
+        assert_eq!(server.received().len(), 1, "{} served once", server.base);
+        assert_eq!(server.received()[0].body["type"], "Create");
+    }
+    // The hanging requests were sent and are still open, not waiting to be sent.
+    for server in &hanging {
+        assert_eq!(server.calls(), 1, "{} contacted", server.base);
+    }
+    assert_eq!(
+        app.count(&hanging_recorded).await,
+        0,
+        "{}",
+        app.queue_report().await
+    );
+    drain.abort();
+}
+db_test!(hanging_servers_do_not_hold_back_the_others);
 
 async fn a_parked_host_revives_when_it_contacts_us(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| {
@@ -655,6 +750,67 @@ async fn a_delivery_in_flight_when_its_host_goes_down_is_parked(backend: Backend
     );
 }
 db_test!(a_delivery_in_flight_when_its_host_goes_down_is_parked);
+
+/// A success writes the host's row only when it changes something: a host already known good
+/// is left untouched (its `last_success_at` kept within the minute), a failure recorded in the
+/// meantime (by this or another process) is cleared, a new host gets its row.
+async fn a_success_writes_the_host_only_when_it_changes_something(backend: Backend) {
+    use tribune::delivery::queue;
+    let app = TestApp::spawn(backend).await;
+    let host = "good.example";
+    let row = || async {
+        queue::hosts(&app.db)
+            .await
+            .expect("hosts")
+            .into_iter()
+            .find(|h| h.host == host)
+    };
+    let t0 = chrono::Utc::now();
+    assert!(row().await.is_none());
+    queue::host_succeeded(&app.db, host, t0)
+        .await
+        .expect("success");
+    let first = row().await.expect("a new host gets its row");
+    assert_eq!(
+        (first.state.as_str(), first.consecutive_failures),
+        ("reachable", 0)
+    );
+    let recorded = first.last_success_at.expect("last success");
+
+    // Known good and recent: nothing written.
+    let t1 = t0 + chrono::Duration::seconds(30);
+    queue::host_succeeded(&app.db, host, t1)
+        .await
+        .expect("success");
+    assert_eq!(
+        row().await.expect("row"),
+        first,
+        "a known-good host is not rewritten"
+    );
+
+    // A failure recorded since (as by another process sharing the database) is cleared.
+    queue::host_failed(&app.db, host, "status 503", t1, Duration::from_secs(3600))
+        .await
+        .expect("failure");
+    let t2 = t1 + chrono::Duration::seconds(1);
+    queue::host_succeeded(&app.db, host, t2)
+        .await
+        .expect("success");
+    let cleared = row().await.expect("row");
+    assert_eq!(cleared.consecutive_failures, 0);
+    assert_eq!(cleared.failing_since, None);
+    assert_eq!(cleared.last_error, None);
+    assert!(cleared.last_success_at > Some(recorded));
+
+    // Still good, but the last success is over a minute old: written again.
+    let t3 = t2 + chrono::Duration::seconds(120);
+    queue::host_succeeded(&app.db, host, t3)
+        .await
+        .expect("success");
+    let refreshed = row().await.expect("row");
+    assert!(refreshed.last_success_at > cleared.last_success_at);
+}
+db_test!(a_success_writes_the_host_only_when_it_changes_something);
 
 async fn metrics_show_the_queue(backend: Backend) {
     let app = TestApp::spawn(backend).await;

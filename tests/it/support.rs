@@ -140,6 +140,7 @@ impl Storage {
         settings.delivery.workers = false;
         settings.delivery.retry_initial_seconds = 0.05;
         settings.delivery.request_timeout_seconds = 2;
+        settings.delivery.stalled_after_seconds = 1.0;
         settings.delivery.lease_seconds = 5;
         if let Some(pg) = &self.pg {
             settings.database.url = pg.url.clone();
