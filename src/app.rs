@@ -6,7 +6,7 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use axum::http::{HeaderValue, header};
 use axum::{Router, extract::DefaultBodyLimit, http::StatusCode, response::IntoResponse};
 use tokio::net::TcpListener;
-use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::{
     admin,
@@ -47,6 +47,26 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     ))
 }
 
+/// See [`router`]: the headers every response carries unless its route set them.
+fn with_security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    const HEADERS: [(header::HeaderName, &str); 4] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ];
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
+
 /// The largest request body outside the inbox (which has `federation.max_inbox_body_bytes`).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -63,7 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(crate::api::router())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(web::remember_accept_language))
+        .layer(web::RememberAcceptLanguage)
         // The cap of bodies read by axum's extractors (the login form) unless a route sets its
         // own (the inbox); the admin forms and the API read theirs with the same 2 MiB cap.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -74,23 +94,8 @@ pub fn router(state: AppState) -> Router {
         ))
         // Headers every response carries unless a route set its own: no MIME sniffing, no
         // framing, referrers kept to our origin, and a deny-all Content-Security-Policy (pages
-        // set a wider one of their own).
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
-        ))
+        // set a wider one of their own). One function on the response, no future of its own.
+        .layer(tower::util::MapResponseLayer::new(with_security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

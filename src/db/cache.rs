@@ -1,8 +1,8 @@
-//! Read-through caches of what public reads compute from the database (NodeInfo's counts; a
-//! post's object and page through `web::cached`). An entry is served only while the database's [`Version`] is the
-//! one read before it was computed: anything committed since — by this process, the CLI or
-//! another server on the same database — makes every entry stale at once, so a cache never
-//! shows a deleted or edited post.
+//! Read-through caches of what public reads compute from the database (public responses, kept
+//! by `web::cached`: a post's object and page, NodeInfo). An entry is served only while the
+//! database's [`Version`] is the one read before it was computed: anything committed since —
+//! by this process, the CLI or another server on the same database — makes every entry stale
+//! at once, so a cache never shows a deleted or edited post.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -57,8 +57,6 @@ impl<V: Clone> FreshCache<V> {
 
 /// The caches of one application state.
 pub struct ReadCaches {
-    /// NodeInfo's usage counts.
-    pub usage: FreshCache<super::stats::Usage>,
     /// The collective's actor document, serialized: it depends only on the settings and the
     /// actor row, both fixed for the life of the process.
     pub collective: std::sync::OnceLock<bytes::Bytes>,
@@ -67,7 +65,6 @@ pub struct ReadCaches {
 impl Default for ReadCaches {
     fn default() -> Self {
         ReadCaches {
-            usage: FreshCache::new(2),
             collective: std::sync::OnceLock::new(),
         }
     }

@@ -347,24 +347,12 @@ async fn nodeinfo_document(
             )));
         }
     };
-    let committed = state.data_version.current().await;
-    let cached = committed
-        .as_ref()
-        .and_then(|v| state.read_caches.usage.get("usage", v));
-    let usage = match cached {
-        Some(usage) => usage,
-        None => {
-            let usage = db::stats::usage(&state.db).await?;
-            if let Some(committed) = committed {
-                state
-                    .read_caches
-                    .usage
-                    .put("usage".into(), usage, committed);
-            }
-            usage
-        }
-    };
-    let collective = &state.settings.collective;
-    let doc = nodeinfo::document(version, usage, &collective.name, &collective.summary);
-    Ok(public_json(content_type, doc))
+    // Kept (serialized) until the next commit: two COUNT queries otherwise.
+    web::cached::respond(&state, format!("nodeinfo {version}"), || async {
+        let usage = db::stats::usage(&state.db).await?;
+        let collective = &state.settings.collective;
+        let doc = nodeinfo::document(version, usage, &collective.name, &collective.summary);
+        Ok(public_json(content_type, doc))
+    })
+    .await
 }

@@ -4,14 +4,13 @@
 //! The language is chosen per request from `Accept-Language`. Pages reached through a
 //! negotiated URL (a post, the actor) are rendered by functions that only receive the state, so
 //! the header is remembered for the duration of the request in a task-local by
-//! [`remember_accept_language`], a middleware installed once on the whole router.
+//! [`RememberAcceptLanguage`], a layer installed once on the whole router.
 
-use axum::{
-    extract::Request,
-    http::header,
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
+use std::task::{Context, Poll};
+
+use axum::http::{Request, header};
+use tokio::task::futures::TaskLocalFuture;
+use tower::{Layer, Service};
 
 use super::view::Pager;
 use crate::{
@@ -23,17 +22,44 @@ tokio::task_local! {
     static ACCEPT_LANGUAGE: Option<String>;
 }
 
-/// Middleware: keeps the request's `Accept-Language` for the pages rendered while serving it.
-pub async fn remember_accept_language(request: Request, next: Next) -> Response {
-    let accept = request
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    ACCEPT_LANGUAGE
-        .scope(accept, next.run(request))
-        .await
-        .into_response()
+/// The layer that keeps the request's `Accept-Language` for the pages rendered while serving
+/// it. A plain tower layer rather than `from_fn`: it runs on every request, and this way costs
+/// no boxed future and no clone of the router's service.
+#[derive(Clone, Copy, Default)]
+pub struct RememberAcceptLanguage;
+
+impl<S> Layer<S> for RememberAcceptLanguage {
+    type Service = AcceptLanguageScope<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AcceptLanguageScope(inner)
+    }
+}
+
+/// See [`RememberAcceptLanguage`].
+#[derive(Clone)]
+pub struct AcceptLanguageScope<S>(S);
+
+impl<S, B> Service<Request<B>> for AcceptLanguageScope<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TaskLocalFuture<Option<String>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let accept = request
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        ACCEPT_LANGUAGE.scope(accept, self.0.call(request))
+    }
 }
 
 /// The visitor's interface language: `Accept-Language`, else `instance.default_locale`.

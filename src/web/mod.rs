@@ -23,7 +23,7 @@ use axum::{
 
 use crate::{db, state::AppState};
 
-pub use chrome::remember_accept_language;
+pub use chrome::RememberAcceptLanguage;
 
 const STYLESHEET: &str = include_str!("../../static/tribune.css");
 
