@@ -89,6 +89,52 @@ pub async fn enqueue(
     Ok(count)
 }
 
+/// Queues `activity_id` for the accepted followers of `local_actor_id`, one delivery per
+/// inbox (shared inboxes preferred, duplicates ignored), in one statement that reads the
+/// followers and writes the rows inside the database: nothing goes through the application.
+/// The host is the inbox URL's authority, which is [`host_of`] for the normalised URLs Tribune
+/// stores. Returns how many rows were added.
+pub async fn enqueue_followers(
+    txn: &impl ConnectionTrait,
+    activity_id: i64,
+    local_actor_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let backend = txn.get_database_backend();
+    let (placeholders, authority) = match backend {
+        DbBackend::Postgres => (
+            ["$1", "$2", "$3"],
+            "split_part(substr(inbox, strpos(inbox, '://') + 3), '/', 1)",
+        ),
+        _ => (
+            ["?1", "?2", "?3"],
+            "substr(substr(inbox, instr(inbox, '://') + 3), 1, \
+             instr(substr(inbox, instr(inbox, '://') + 3) || '/', '/') - 1)",
+        ),
+    };
+    let [activity, at, actor] = placeholders;
+    // `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
+    let sql = format!(
+        "INSERT INTO delivery (activity_id, inbox_url, host, state, attempts, \
+         next_attempt_at, created_at) \
+         SELECT {activity}, inbox, host, \
+         CASE WHEN host IN (SELECT host FROM remote_host WHERE state = '{UNREACHABLE}') \
+         THEN '{PARKED}' ELSE '{PENDING}' END, 0, {at}, {at} \
+         FROM (SELECT inbox, lower({authority}) AS host FROM \
+         (SELECT DISTINCT COALESCE(shared_inbox_url, inbox_url) AS inbox FROM follower \
+         WHERE local_actor_id = {actor} AND state = '{STATE_ACCEPTED}') AS i) AS f \
+         WHERE true ON CONFLICT (activity_id, inbox_url) DO NOTHING"
+    );
+    let done = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [activity_id.into(), now.into(), local_actor_id.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The inboxes of a local actor's accepted followers, shared inboxes preferred and deduplicated:
 /// one POST per server however many of its users follow.
 pub async fn follower_inboxes(

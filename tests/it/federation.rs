@@ -812,6 +812,96 @@ async fn a_success_writes_the_host_only_when_it_changes_something(backend: Backe
 }
 db_test!(a_success_writes_the_host_only_when_it_changes_something);
 
+/// Followers are queued inside the database (`queue::enqueue_followers`): one delivery per
+/// inbox, shared inboxes preferred, and the host the database computes is the one the workers
+/// limit and park by (`queue::host_of`).
+async fn followers_are_queued_once_per_inbox_with_their_host(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn(backend).await;
+    let actor_id = app
+        .count("SELECT id FROM local_actor WHERE username = 'collectif'")
+        .await;
+    let followers = [
+        (
+            "https://a.example/users/1",
+            "https://a.example/users/1/inbox",
+            Some("https://a.example/inbox"),
+        ),
+        (
+            "https://a.example/users/2",
+            "https://a.example/users/2/inbox",
+            Some("https://a.example/inbox"),
+        ),
+        (
+            "https://B.Example:8443/u/x",
+            "https://B.Example:8443/u/x/inbox",
+            None,
+        ),
+        (
+            "https://c.example:443/u/y",
+            "https://c.example:443/u/y/inbox",
+            None,
+        ),
+        (
+            "https://[2001:db8::1]:8080/u/z",
+            "https://[2001:db8::1]:8080/u/z/inbox",
+            None,
+        ),
+        (
+            "http://d.example/u/w",
+            "http://d.example/u/w/inbox?a=1",
+            None,
+        ),
+    ];
+    for (actor, inbox, shared) in followers {
+        // Stored as Tribune stores them: normalised URLs.
+        let norm = |u: &str| url::Url::parse(u).expect("url").to_string();
+        let shared = shared.map_or("NULL".to_string(), |s| format!("'{}'", norm(s)));
+        app.db
+            .execute_unprepared(&format!(
+                "INSERT INTO follower (local_actor_id, actor_url, inbox_url, shared_inbox_url, state, created_at) \
+                 VALUES ({actor_id}, '{}', '{}', {shared}, 'accepted', CURRENT_TIMESTAMP)",
+                norm(actor),
+                norm(inbox)
+            ))
+            .await
+            .expect("insert follower");
+    }
+    // Not accepted yet: not queued.
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO follower (local_actor_id, actor_url, inbox_url, state, created_at) \
+             VALUES ({actor_id}, 'https://e.example/u', 'https://e.example/u/inbox', 'pending', CURRENT_TIMESTAMP)"
+        ))
+        .await
+        .expect("insert follower");
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("À tous.")).await;
+    let snapshot = app.db_snapshot().await;
+    let rows = snapshot.tables.get("delivery").cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 5, "one per inbox:\n{}", rows.join("\n"));
+    let backend = app.db.get_database_backend();
+    let pairs = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT inbox_url, host, state FROM delivery",
+        ))
+        .await
+        .expect("deliveries");
+    for row in pairs {
+        let inbox: String = row.try_get_by_index(0).expect("inbox");
+        let host: String = row.try_get_by_index(1).expect("host");
+        let state: String = row.try_get_by_index(2).expect("state");
+        let expected = tribune::delivery::queue::host_of(&url::Url::parse(&inbox).expect("url"));
+        assert_eq!(host, expected, "host of {inbox}");
+        assert_eq!(state, "pending");
+    }
+}
+db_test!(followers_are_queued_once_per_inbox_with_their_host);
+
 async fn metrics_show_the_queue(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let server = RemoteServer::start(Behaviour::Ok).await;
