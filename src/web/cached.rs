@@ -28,11 +28,11 @@ pub struct CachedResponse {
 /// Responses by key (route, representation, language).
 pub type ResponseCache = FreshCache<CachedResponse>;
 
-/// Enough for every post of a small site in two representations and two languages; a page is
-/// 10–20 KB, so with [`LARGEST`] this bounds the cache to a few MB.
+/// Enough for the posts people are reading, in two representations and two languages. With
+/// [`LARGEST`], the cache never holds more than 16 MB (a page is typically 10–20 KB).
 pub const CAPACITY: usize = 256;
-/// A larger body is served but not kept.
-const LARGEST: usize = 256 * 1024;
+/// A larger body (a page with hundreds of replies) is served but not kept.
+const LARGEST: usize = 64 * 1024;
 
 impl CachedResponse {
     fn to_response(&self) -> Response {
