@@ -259,12 +259,20 @@ impl Worker {
             };
             return queue::record(db, row, &outcome, Utc::now()).await;
         };
-        let inbox = match Url::parse(&row.inbox) {
-            Ok(url) if self.state.fetcher.check_url(&url).is_ok() => url,
-            _ => {
+        // Never sent, and said why on the admin's delivery page.
+        let refused = match Url::parse(&row.inbox) {
+            Ok(url) => match self.state.fetcher.check_url(&url) {
+                Ok(()) => Ok(url),
+                Err(err) => Err(err.to_string()),
+            },
+            Err(err) => Err(format!("inbox URL is not a URL: {err}")),
+        };
+        let inbox = match refused {
+            Ok(url) => url,
+            Err(error) => {
                 let outcome = Outcome::Failed {
                     status: None,
-                    error: "refused inbox URL".into(),
+                    error,
                 };
                 return queue::record(db, row, &outcome, Utc::now()).await;
             }
