@@ -2,14 +2,12 @@
 //! and whatever another process commits — the CLI
 //! deleting, another connection editing — shows on the very next request.
 
-use std::process::Command;
-
 use sea_orm::ConnectionTrait;
 use tribune::domain::member::Role;
 
 use crate::{
     db_test,
-    support::{Backend, TestApp, note},
+    support::{Backend, TestApp, note, tribune_command},
 };
 
 const JSON: &str = "application/activity+json";
@@ -70,17 +68,8 @@ async fn a_cached_post_costs_no_query_and_shows_other_processes_writes_at_once(b
     assert!(page.contains("Texte corrigé."), "the edit shows at once");
 
     // The command line, another process, deletes it: 410 on the next request.
-    let settings = &app.settings;
-    let out = Command::new(env!("CARGO_BIN_EXE_tribune"))
+    let out = tribune_command(&app.settings)
         .args(["post", "delete", &id])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env(
-            "TRIBUNE__INSTANCE__BASE_URL",
-            settings.instance.base_url.as_str(),
-        )
-        .env("TRIBUNE__DATA_DIR", &settings.data_dir)
-        .env("TRIBUNE__DATABASE__URL", &settings.database.url)
         .output()
         .expect("tribune post delete");
     assert!(

@@ -3,7 +3,7 @@
 //! resending at most what was in flight.
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     time::{Duration, Instant},
 };
 
@@ -12,26 +12,18 @@ use sea_orm::ConnectionTrait;
 use crate::{
     db_test,
     remote::{Behaviour, RemoteServer},
-    support::{Backend, Storage, TestApp},
+    support::{Backend, Storage, TestApp, tribune_command},
 };
 
 /// Starts `tribune serve` on the storage of a stopped test app, delivery workers on.
 fn serve(settings: &tribune::config::Settings, max_concurrency: usize) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tribune"))
+    tribune_command(settings)
         .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn")
         .env(
             "TRIBUNE__SERVER__LISTEN",
             settings.server.listen.to_string(),
         )
-        .env(
-            "TRIBUNE__INSTANCE__BASE_URL",
-            settings.instance.base_url.as_str(),
-        )
-        .env("TRIBUNE__DATA_DIR", &settings.data_dir)
-        .env("TRIBUNE__DATABASE__URL", &settings.database.url)
         .env("TRIBUNE__FEDERATION__ALLOW_PRIVATE_NETWORK", "true")
         .env("TRIBUNE__DELIVERY__WORKERS", "true")
         .env(
@@ -51,16 +43,8 @@ fn serve(settings: &tribune::config::Settings, max_concurrency: usize) -> Child 
 fn publish_with_cli(settings: &tribune::config::Settings, text: &str) {
     use std::io::Write;
     let run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tribune"))
+        let mut child = tribune_command(settings)
             .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env(
-                "TRIBUNE__INSTANCE__BASE_URL",
-                settings.instance.base_url.as_str(),
-            )
-            .env("TRIBUNE__DATA_DIR", &settings.data_dir)
-            .env("TRIBUNE__DATABASE__URL", &settings.database.url)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

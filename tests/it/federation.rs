@@ -408,6 +408,21 @@ async fn add_followers(app: &TestApp, server: &RemoteServer, n: usize) {
     }
 }
 
+/// `n` stand-in servers behaving as `behaviour`, each with one follower of the collective.
+async fn servers_with_a_follower(
+    app: &TestApp,
+    n: usize,
+    behaviour: Behaviour,
+) -> Vec<RemoteServer> {
+    let mut servers = Vec::new();
+    for _ in 0..n {
+        let server = RemoteServer::start(behaviour.clone()).await;
+        add_followers(app, &server, 1).await;
+        servers.push(server);
+    }
+    servers
+}
+
 async fn a_post_reaches_each_server_once_and_edits_and_deletes_follow(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let one = RemoteServer::start(Behaviour::Ok).await;
@@ -553,18 +568,8 @@ async fn hanging_servers_do_not_hold_back_the_others(backend: Backend) {
         s.delivery.lease_seconds = 10;
     })
     .await;
-    let mut hanging = Vec::new();
-    for _ in 0..4 {
-        let server = RemoteServer::start(Behaviour::Hang).await;
-        add_followers(&app, &server, 1).await;
-        hanging.push(server);
-    }
-    let mut healthy = Vec::new();
-    for _ in 0..6 {
-        let server = RemoteServer::start(Behaviour::Ok).await;
-        add_followers(&app, &server, 1).await;
-        healthy.push(server);
-    }
+    let hanging = servers_with_a_follower(&app, 4, Behaviour::Hang).await;
+    let healthy = servers_with_a_follower(&app, 6, Behaviour::Ok).await;
     let editor = app
         .add_member("eve", Role::Editor, "un mot de passe solide")
         .await;
@@ -949,12 +954,7 @@ async fn two_processes_share_a_fan_out_without_duplicates() {
         return;
     };
     let app = TestApp::spawn(backend).await;
-    let mut servers = Vec::new();
-    for _ in 0..20 {
-        let server = RemoteServer::start(Behaviour::Ok).await;
-        add_followers(&app, &server, 1).await;
-        servers.push(server);
-    }
+    let servers = servers_with_a_follower(&app, 20, Behaviour::Ok).await;
     let editor = app
         .add_member("eve", Role::Editor, "un mot de passe solide")
         .await;

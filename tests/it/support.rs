@@ -356,6 +356,22 @@ impl Drop for TestApp {
     }
 }
 
+/// The `tribune` binary as another process on this test's database and instance (the command
+/// line, or a second `serve`): an empty environment but `PATH` and the settings locating them.
+pub fn tribune_command(settings: &Settings) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tribune"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env(
+            "TRIBUNE__INSTANCE__BASE_URL",
+            settings.instance.base_url.as_str(),
+        )
+        .env("TRIBUNE__DATA_DIR", &settings.data_dir)
+        .env("TRIBUNE__DATABASE__URL", &settings.database.url);
+    command
+}
+
 /// An untitled French post with this Markdown body.
 pub fn note(body: &str) -> tribune::domain::post::PostInput {
     tribune::domain::post::PostInput {
