@@ -67,6 +67,10 @@ fn with_security_headers(mut response: axum::response::Response) -> axum::respon
     response
 }
 
+/// How often old received-activity ids and finished deliveries are forgotten
+/// (`service::housekeeping`): what it deletes is measured in days, so hourly is plenty.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// The largest request body outside the inbox (which has `federation.max_inbox_body_bytes`).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -156,6 +160,10 @@ impl App {
             self.state.clone(),
             Duration::from_secs(self.state.settings.publishing.scheduler_interval_seconds),
         ));
+        let housekeeping = tokio::spawn(service::housekeeping::run(
+            self.state.clone(),
+            HOUSEKEEPING_INTERVAL,
+        ));
         let (stop_delivery, delivery_stopped) = tokio::sync::oneshot::channel::<()>();
         let delivery = self.state.settings.delivery.workers.then(|| {
             tokio::spawn(
@@ -167,6 +175,7 @@ impl App {
         let _ = stopping_rx.await;
         tracing::info!("shutting down: finishing in-flight requests and deliveries");
         scheduler.abort();
+        housekeeping.abort();
         let _ = stop_delivery.send(());
         match tokio::time::timeout(grace, serving).await {
             Ok(joined) => joined??,

@@ -192,6 +192,9 @@ pub struct FederationSettings {
     pub actor_refresh_hours: i64,
     /// Most outgoing fetches one incoming activity may cause (actor, object, reply chain).
     pub max_fetches_per_activity: u32,
+    /// Days the ids of received activities are remembered, so that a server re-sending one
+    /// (Mastodon retries for about three days) has no second effect; older ids are forgotten.
+    pub remember_received_days: u32,
 }
 
 impl Default for FederationSettings {
@@ -203,6 +206,7 @@ impl Default for FederationSettings {
             followers_list_public: false,
             actor_refresh_hours: 24,
             max_fetches_per_activity: 20,
+            remember_received_days: 14,
         }
     }
 }
@@ -241,6 +245,9 @@ pub struct DeliverySettings {
     pub lease_seconds: i64,
     /// How often the queue is polled when nothing wakes the workers, in milliseconds.
     pub poll_interval_ms: u64,
+    /// Days a finished delivery (delivered, or given up) stays in the queue table for the
+    /// admin's delivery page; then it is deleted (the activity itself is kept).
+    pub keep_finished_days: u32,
 }
 
 impl Default for DeliverySettings {
@@ -257,6 +264,7 @@ impl Default for DeliverySettings {
             stalled_after_seconds: 2.0,
             lease_seconds: 60,
             poll_interval_ms: 1000,
+            keep_finished_days: 30,
         }
     }
 }
@@ -532,6 +540,18 @@ impl Settings {
                 "must be at least 1024",
             ));
         }
+        if self.federation.remember_received_days == 0 {
+            return Err(ConfigError::new(
+                "federation.remember_received_days",
+                "must be at least 1 (servers re-send activities for days)",
+            ));
+        }
+        if self.delivery.keep_finished_days == 0 {
+            return Err(ConfigError::new(
+                "delivery.keep_finished_days",
+                "must be at least 1",
+            ));
+        }
         if !(2..=1000).contains(&self.federation.max_fetches_per_activity) {
             return Err(ConfigError::new(
                 "federation.max_fetches_per_activity",
@@ -783,6 +803,18 @@ mod tests {
         let err = settings.validate().expect_err("bad range refused");
         assert_eq!(err.key, "server.trusted_proxies");
         assert!(err.reason.contains("10.0.0.0/33"), "{}", err.reason);
+    }
+
+    #[test]
+    fn what_is_remembered_for_days_is_remembered_at_least_a_day() {
+        let mut settings = Settings::default();
+        settings.federation.remember_received_days = 0;
+        let err = settings.validate().expect_err("refused");
+        assert_eq!(err.key, "federation.remember_received_days");
+        let mut settings = Settings::default();
+        settings.delivery.keep_finished_days = 0;
+        let err = settings.validate().expect_err("refused");
+        assert_eq!(err.key, "delivery.keep_finished_days");
     }
 
     #[test]

@@ -463,6 +463,20 @@ pub async fn revive_host(
     Ok(resumed.rows_affected)
 }
 
+/// Deletes finished deliveries (delivered, or given up) that finished before `before`; the
+/// activities they carried stay. Returns how many were deleted.
+pub async fn forget_finished(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let done = delivery::Entity::delete_many()
+        .filter(delivery::Column::State.is_in([DELIVERED, FAILED]))
+        .filter(delivery::Column::FinishedAt.lt(before))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// Parked deliveries older than the retry horizon are given up: their host never came back.
 pub async fn expire_parked(
     db: &impl ConnectionTrait,

@@ -4,6 +4,7 @@ pub mod actor;
 pub mod conversation;
 pub mod delivery;
 pub mod follow;
+pub mod housekeeping;
 pub mod instance_settings;
 pub mod member;
 pub mod moderation;

@@ -907,6 +907,104 @@ async fn followers_are_queued_once_per_inbox_with_their_host(backend: Backend) {
 }
 db_test!(followers_are_queued_once_per_inbox_with_their_host);
 
+/// The hourly sweep forgets received-activity ids past `federation.remember_received_days` and
+/// finished deliveries past `delivery.keep_finished_days`, and nothing else: recent ids,
+/// deliveries still pending or parked, and the activities themselves stay.
+async fn old_received_ids_and_finished_deliveries_are_forgotten(backend: Backend) {
+    use chrono::{Duration as Days, Utc};
+    use sea_orm::{
+        ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    };
+    use tribune::db::entity::{delivery, received_activity};
+    let app = TestApp::spawn(backend).await;
+    let now = Utc::now();
+    for (n, age) in [(1, 20), (2, 15), (3, 13), (4, 0)] {
+        received_activity::Entity::insert(received_activity::ActiveModel {
+            activity_url: Set(format!("https://remote.example/activities/{n}")),
+            kind: Set("Like".into()),
+            actor_url: Set("https://remote.example/users/a".into()),
+            received_at: Set(now - Days::days(age)),
+        })
+        .exec(&app.db)
+        .await
+        .expect("received");
+    }
+    let _servers = servers_with_a_follower(&app, 5, Behaviour::Ok).await;
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Archivé")).await;
+    let ids: Vec<i64> = delivery::Entity::find()
+        .order_by_asc(delivery::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("deliveries")
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ids.len(), 5);
+    // delivered 40 days ago, given up 31 days ago, delivered yesterday, parked and pending.
+    let arrange = [
+        ("delivered", Some(40)),
+        ("failed", Some(31)),
+        ("delivered", Some(1)),
+        ("parked", None),
+        ("pending", None),
+    ];
+    for (id, (state, finished_days_ago)) in ids.iter().zip(arrange) {
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::State, Expr::value(state))
+            .col_expr(
+                delivery::Column::FinishedAt,
+                Expr::value(finished_days_ago.map(|d| now - Days::days(d))),
+            )
+            .col_expr(
+                delivery::Column::CreatedAt,
+                Expr::value(now - Days::days(45)),
+            )
+            .filter(delivery::Column::Id.eq(*id))
+            .exec(&app.db)
+            .await
+            .expect("arrange");
+    }
+
+    let swept = tribune::service::housekeeping::sweep(&app.state, now)
+        .await
+        .expect("sweep");
+    assert_eq!(
+        swept,
+        tribune::service::housekeeping::Swept {
+            received_ids: 2,
+            finished_deliveries: 2
+        }
+    );
+    assert_eq!(
+        app.text("SELECT MIN(activity_url) FROM received_activity")
+            .await,
+        "https://remote.example/activities/3"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM received_activity").await, 2);
+    let left: Vec<i64> = delivery::Entity::find()
+        .order_by_asc(delivery::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("deliveries")
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(left, ids[2..].to_vec(), "{}", app.queue_report().await);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM activity").await,
+        1,
+        "the activity stays"
+    );
+    let again = tribune::service::housekeeping::sweep(&app.state, now)
+        .await
+        .expect("sweep");
+    assert_eq!(again, Default::default(), "nothing left to forget");
+}
+db_test!(old_received_ids_and_finished_deliveries_are_forgotten);
+
 async fn metrics_show_the_queue(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let server = RemoteServer::start(Behaviour::Ok).await;
