@@ -907,14 +907,26 @@ async fn followers_are_queued_once_per_inbox_with_their_host(backend: Backend) {
 }
 db_test!(followers_are_queued_once_per_inbox_with_their_host);
 
+/// The ids of the delivery rows, in order.
+async fn delivery_ids(app: &TestApp) -> Vec<i64> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use tribune::db::entity::delivery;
+    delivery::Entity::find()
+        .order_by_asc(delivery::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("deliveries")
+        .into_iter()
+        .map(|d| d.id)
+        .collect()
+}
+
 /// The hourly sweep forgets received-activity ids past `federation.remember_received_days` and
 /// finished deliveries past `delivery.keep_finished_days`, and nothing else: recent ids,
 /// deliveries still pending or parked, and the activities themselves stay.
 async fn old_received_ids_and_finished_deliveries_are_forgotten(backend: Backend) {
     use chrono::{Duration as Days, Utc};
-    use sea_orm::{
-        ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
-    };
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
     use tribune::db::entity::{delivery, received_activity};
     let app = TestApp::spawn(backend).await;
     let now = Utc::now();
@@ -934,14 +946,7 @@ async fn old_received_ids_and_finished_deliveries_are_forgotten(backend: Backend
         .add_member("eve", Role::Editor, "un mot de passe solide")
         .await;
     app.publish_post(&editor, note("Archivé")).await;
-    let ids: Vec<i64> = delivery::Entity::find()
-        .order_by_asc(delivery::Column::Id)
-        .all(&app.db)
-        .await
-        .expect("deliveries")
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let ids = delivery_ids(&app).await;
     assert_eq!(ids.len(), 5);
     // delivered 40 days ago, given up 31 days ago, delivered yesterday, parked and pending.
     let arrange = [
@@ -984,14 +989,7 @@ async fn old_received_ids_and_finished_deliveries_are_forgotten(backend: Backend
         "https://remote.example/activities/3"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM received_activity").await, 2);
-    let left: Vec<i64> = delivery::Entity::find()
-        .order_by_asc(delivery::Column::Id)
-        .all(&app.db)
-        .await
-        .expect("deliveries")
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let left = delivery_ids(&app).await;
     assert_eq!(left, ids[2..].to_vec(), "{}", app.queue_report().await);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM activity").await,
