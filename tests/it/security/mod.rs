@@ -14,7 +14,7 @@ use tribune::domain::member::Role;
 
 use crate::{
     remote::RemoteServer,
-    support::{TestApp, note},
+    support::{TestApp, assert_unchanged, note},
 };
 
 /// The shared inbox of `app`.
@@ -59,6 +59,26 @@ pub async fn assert_refused(response: reqwest::Response, status: u16, why: &str)
         message.to_lowercase().contains(&why.to_lowercase()),
         "the message should say {why:?}: {message}"
     );
+}
+
+/// Sends `request` (not sent until awaited here, after the snapshot) and asserts it is
+/// refused with `status` and a message saying `why`, and that no table changed but those in
+/// `may_change` (say why at the call site).
+pub async fn refused_changing_nothing(
+    app: &TestApp,
+    request: impl std::future::Future<Output = reqwest::Response>,
+    status: u16,
+    why: &str,
+    may_change: &[&str],
+) {
+    let mut before = app.db_snapshot().await;
+    assert_refused(request.await, status, why).await;
+    let mut after = app.db_snapshot().await;
+    for table in may_change {
+        before = before.without(table);
+        after = after.without(table);
+    }
+    assert_unchanged(&before, &after);
 }
 
 /// Replaces the parameter `name` (e.g. `headers`, `keyId`) of the `signature` header.
