@@ -29,7 +29,7 @@ use std::{
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::Value;
-use tribune::{config::Settings, domain::member::Role, domain::post::PostInput};
+use tribune::{config::Settings, domain::post::PostInput};
 use url::Url;
 
 use crate::util::Proc;
@@ -242,16 +242,7 @@ async fn prepare(settings: &Settings, posts: usize) -> Prepared {
     let state = tribune::app::prepare(settings.clone())
         .await
         .expect("prepare");
-    let member = tribune::service::member::add(
-        &state.db,
-        "bench",
-        "Bench",
-        Role::Admin,
-        "a long bench password",
-        &[],
-    )
-    .await
-    .expect("member");
+    let member = queue::bench_member(&state.db).await;
     let token =
         tribune::service::oauth::create_personal_token(&state.db, &member, "read write", "bench")
             .await

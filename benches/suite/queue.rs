@@ -23,6 +23,20 @@ async fn exec(db: &impl ConnectionTrait, sql: String) {
     db.execute_unprepared(&sql).await.expect("sql");
 }
 
+/// The admin member the bench publishes as.
+pub async fn bench_member(db: &DatabaseConnection) -> tribune::db::entity::member::Model {
+    tribune::service::member::add(
+        db,
+        "bench",
+        "Bench",
+        Role::Admin,
+        "a long bench password",
+        &[],
+    )
+    .await
+    .expect("member")
+}
+
 /// Inserts `per_instance` accepted followers for each shared inbox base URL
 /// (`http://host:port`), a thousand rows per statement.
 pub async fn insert_followers(
@@ -146,16 +160,7 @@ pub async fn measure(args: &[String]) {
     }
 
     // A whole publication: the post, its Create, the queue rows, one transaction.
-    let member = tribune::service::member::add(
-        db,
-        "bench",
-        "Bench",
-        Role::Admin,
-        "a long bench password",
-        &[],
-    )
-    .await
-    .expect("member");
+    let member = bench_member(db).await;
     let draft = tribune::service::post::create(
         &state,
         &member,
