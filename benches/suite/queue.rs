@@ -146,7 +146,10 @@ pub async fn measure(args: &[String]) {
                 post_id: None,
                 payload: &payload,
                 at: Utc::now(),
-                to: Recipients::FollowersAnd(vec![]),
+                to: Recipients::Followers {
+                    also_followers_of: None,
+                    and: vec![],
+                },
             },
         )
         .await

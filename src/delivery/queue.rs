@@ -8,14 +8,14 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Statement,
-    sea_query::{Expr, ExprTrait, Func, LockBehavior, LockType, OnConflict, Query},
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query},
 };
 use url::Url;
 
 use crate::db::entity::{
     activity,
     delivery::{self, DELIVERED, FAILED, PARKED, PENDING},
-    follower::{self, STATE_ACCEPTED},
+    follower::STATE_ACCEPTED,
     remote_host::{self, REACHABLE, UNREACHABLE},
 };
 
@@ -133,38 +133,6 @@ pub async fn enqueue_followers(
         ))
         .await?;
     Ok(done.rows_affected())
-}
-
-/// The inboxes of a local actor's accepted followers, shared inboxes preferred and deduplicated:
-/// one POST per server however many of its users follow.
-pub async fn follower_inboxes(
-    db: &impl ConnectionTrait,
-    local_actor_id: i64,
-) -> Result<Vec<Url>, DbErr> {
-    // The database deduplicates: ten thousand followers on a thousand servers are a thousand
-    // rows to parse, not ten thousand.
-    let rows: Vec<String> = follower::Entity::find()
-        .select_only()
-        .column_as(
-            Expr::expr(Func::coalesce([
-                Expr::col(follower::Column::SharedInboxUrl),
-                Expr::col(follower::Column::InboxUrl),
-            ])),
-            "inbox",
-        )
-        .distinct()
-        .filter(follower::Column::LocalActorId.eq(local_actor_id))
-        .filter(follower::Column::State.eq(STATE_ACCEPTED))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut inboxes: Vec<Url> = rows
-        .into_iter()
-        .filter_map(|inbox| Url::parse(&inbox).ok())
-        .collect();
-    inboxes.sort();
-    inboxes.dedup();
-    Ok(inboxes)
 }
 
 /// A claimed delivery.

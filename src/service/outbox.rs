@@ -11,8 +11,12 @@ use crate::{db::entity::activity, delivery::queue};
 
 /// Who an activity goes to.
 pub enum Recipients {
-    /// Every accepted follower of the sending actor (shared inboxes, deduplicated), plus these.
-    FollowersAnd(Vec<Url>),
+    /// Every accepted follower of the sending actor and, when set, of `also_followers_of`
+    /// (shared inboxes, deduplicated), plus the inboxes of `and`.
+    Followers {
+        also_followers_of: Option<i64>,
+        and: Vec<Url>,
+    },
     /// Exactly these inboxes.
     Inboxes(Vec<Url>),
 }
@@ -48,11 +52,17 @@ pub async fn emit(
     .insert(txn)
     .await?;
     match emitted.to {
-        Recipients::FollowersAnd(extra) => {
-            queue::enqueue(txn, row.id, extra, emitted.at).await?;
+        Recipients::Followers {
+            also_followers_of,
+            and,
+        } => {
+            queue::enqueue(txn, row.id, and, emitted.at).await?;
             // The followers are read and queued inside the database: a fan-out to ten
-            // thousand followers moves no row through the application.
-            queue::enqueue_followers(txn, row.id, emitted.actor_id, emitted.at).await?;
+            // thousand followers moves no row through the application. An inbox both actors'
+            // followers share is queued once (the unique (activity, inbox) index).
+            for actor in std::iter::once(emitted.actor_id).chain(also_followers_of) {
+                queue::enqueue_followers(txn, row.id, actor, emitted.at).await?;
+            }
         }
         Recipients::Inboxes(inboxes) => {
             queue::enqueue(txn, row.id, inboxes, emitted.at).await?;

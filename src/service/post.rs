@@ -370,10 +370,7 @@ async fn emit_for(
         map.insert("cc".into(), addressed["cc"].clone());
     }
     // A member's edits and deletions also reach those who saw the post through the collective.
-    let mut extra = mentioned;
-    if by_member && kind != "Create" {
-        extra.extend(crate::delivery::queue::follower_inboxes(txn, state.collective.id).await?);
-    }
+    let also_followers_of = (by_member && kind != "Create").then_some(state.collective.id);
     outbox::emit(
         txn,
         Emitted {
@@ -384,7 +381,10 @@ async fn emit_for(
             post_id: Some(bundle.post.id),
             payload: &payload,
             at,
-            to: Recipients::FollowersAnd(extra),
+            to: Recipients::Followers {
+                also_followers_of,
+                and: mentioned,
+            },
         },
     )
     .await?;
@@ -401,7 +401,10 @@ async fn emit_for(
                 post_id: Some(bundle.post.id),
                 payload: &announce,
                 at,
-                to: Recipients::FollowersAnd(Vec::new()),
+                to: Recipients::Followers {
+                    also_followers_of: None,
+                    and: Vec::new(),
+                },
             },
         )
         .await?;
