@@ -1,5 +1,6 @@
 //! `AppState`: what every handler may use — settings, the database pool, the URL builder and
-//! the collective's actor — built once by `app` and shared behind one `Arc`.
+//! the collective's actor — built once by `app` and shared behind one `Arc`. Building it starts
+//! the inbox's batch writer (`service::intake`), so it needs a Tokio runtime.
 
 use std::{ops::Deref, sync::Arc};
 
@@ -40,6 +41,11 @@ pub struct Inner {
     pub responses: crate::web::cached::ResponseCache,
     /// What the caches are checked against: the database's committed state.
     pub data_version: crate::db::version::DataVersion,
+    /// Remote actors read or fetched lately (`federation::remote_actor`).
+    pub recent_actors: crate::federation::remote_actor::RecentActors,
+    /// The writer that stores verified likes, boosts and replies in batches
+    /// (`service::intake`).
+    pub intake: crate::service::intake::Intake,
 }
 
 impl AppState {
@@ -53,6 +59,7 @@ impl AppState {
     ) -> Self {
         let urls = Urls::new(settings.instance.base_url.clone());
         let data_version = crate::db::version::DataVersion::for_database(&db);
+        let intake = crate::service::intake::Intake::start(db.clone(), settings.clone());
         AppState(Arc::new(Inner {
             settings,
             db,
@@ -66,6 +73,8 @@ impl AppState {
             read_caches: Default::default(),
             responses: crate::db::cache::FreshCache::new(crate::web::cached::CAPACITY),
             data_version,
+            recent_actors: Default::default(),
+            intake,
         }))
     }
 }

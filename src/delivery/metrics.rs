@@ -50,9 +50,9 @@ pub fn observe_send(elapsed: Duration) {
     metrics().send_seconds.observe(elapsed.as_secs_f64());
 }
 
-/// The text exposition, with the queue depth by state and the number of SQL statements this
-/// process ran (`db::QueryCounter`) passed in.
-pub fn render(depth: &[(&str, u64)], db_queries: u64) -> String {
+/// The text exposition, with the queue depth by state and this process's other counters
+/// (name without the `tribune_` prefix and `_total` suffix, help, value) passed in.
+pub fn render(depth: &[(&str, u64)], counters: &[(&str, &str, u64)]) -> String {
     let mut registry = Registry::with_prefix("tribune");
     let m = metrics();
     registry.register(
@@ -76,11 +76,9 @@ pub fn render(depth: &[(&str, u64)], db_queries: u64) -> String {
         "Deliveries in the queue by state (all processes)",
         depth_family,
     );
-    registry.register(
-        "db_queries",
-        "SQL statements run by this process",
-        ConstCounter::new(db_queries),
-    );
+    for (name, help, value) in counters {
+        registry.register(*name, *help, ConstCounter::new(*value));
+    }
     let mut out = String::new();
     if encode(&mut out, &registry).is_err() {
         out.clear();

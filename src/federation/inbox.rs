@@ -3,8 +3,10 @@
 //!
 //! Order: signature header form → signed headers → `Date` window → `Digest` of the exact body →
 //! signed `Host` → JSON → origin (activity id on the actor's host, key on the actor's host) →
-//! already seen? → actor fetched or cached → key is the actor's → RSA verification (refetching
-//! the actor once if it fails: keys rotate) → apply.
+//! blocked? already seen? (for a like, boost or reply from an actor in memory, these two are
+//! checked by the batch instead) → actor from memory, the database or fetched → key is the
+//! actor's → RSA verification (refetching the actor once if it fails: keys rotate) → a like,
+//! boost or plain reply stored in a batch (`service::intake`), anything else applied alone.
 
 use axum::{
     Json, Router,
@@ -14,6 +16,8 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
+use std::sync::Arc;
+
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -24,10 +28,15 @@ use super::{
     signature::{self, SignatureError},
 };
 use crate::{
-    db::entity::{follower, local_actor, reaction, received_activity},
+    db::entity::{
+        follower, local_actor, reaction, received_activity, remote_actor::Model as RemoteActor,
+    },
     delivery::queue,
     domain::activity_json as aj,
-    service::{self, conversation},
+    service::{
+        self, conversation,
+        intake::{Arrival, Outcome, What},
+    },
     state::AppState,
 };
 
@@ -149,12 +158,20 @@ pub async fn receive(
             "activities of local actors are not accepted from outside".into(),
         ));
     }
-    // Blocked actors and instances are refused before anything is fetched for them.
-    if service::moderation::refuses(state, &actor).await? {
-        return Err(InboxError::Forbidden(
-            "this actor or its instance is blocked here".into(),
-        ));
+    // 3. A like, boost or reply from an actor seen lately goes to the batch writer, which
+    //    checks blocks and redeliveries inside its transaction: nothing is fetched for it.
+    //    Anything else is screened now — blocked actors and instances are refused before
+    //    anything is fetched for them, and a redelivery gets the same answer, no second effect.
+    let batchable = matches!(kind.as_str(), "Like" | "Announce" | "Create");
+    let refresh_hours = state.settings.federation.actor_refresh_hours;
+    let recent = batchable
+        .then(|| state.recent_actors.get(&actor, refresh_hours))
+        .flatten();
+    let screened = recent.is_none();
+    if screened && refused_or_seen(state, &actor, &id).await? {
+        return Ok(());
     }
+
     let key_url = Url::parse(&params.key_id)
         .map_err(|_| SignatureError::Malformed("keyId is not a URL".into()))?;
     if !aj::same_host(&key_url, &actor) {
@@ -163,33 +180,25 @@ pub async fn receive(
         ));
     }
 
-    // 3. Already processed: same answer, no second effect.
-    if received_activity::Entity::find_by_id(id.to_string())
-        .one(&state.db)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-
     // 4. The actor and its key.
     let context = state.federation.context();
-    let mut remote = match remote_actor::get(state, &context, &actor, false).await {
-        Ok(remote) => remote,
-        Err(err) => {
-            // A deleted account announces its own deletion; its document is already gone.
-            if kind == "Delete" && aj::url_field(&doc, "object").as_ref() == Some(&actor) {
-                return Ok(());
+    let mut remote = match recent {
+        Some(recent) => recent,
+        None => match remote_actor::get(state, &context, &actor, false).await {
+            Ok(remote) => Arc::new(remote),
+            Err(err) => {
+                // A deleted account announces its own deletion; its document is already gone.
+                if kind == "Delete" && aj::url_field(&doc, "object").as_ref() == Some(&actor) {
+                    return Ok(());
+                }
+                return Err(InboxError::Unauthorized(format!(
+                    "cannot verify the signature: {err}"
+                )));
             }
-            return Err(InboxError::Unauthorized(format!(
-                "cannot verify the signature: {err}"
-            )));
-        }
+        },
     };
     if remote.key_id != params.key_id {
-        remote = remote_actor::get(state, &context, &actor, true)
-            .await
-            .map_err(|e| InboxError::Unauthorized(format!("cannot verify the signature: {e}")))?;
+        remote = refetch(state, &context, &actor).await?;
         if remote.key_id != params.key_id {
             return Err(InboxError::Unauthorized(
                 "the signing key is not the actor's key".into(),
@@ -212,9 +221,7 @@ pub async fn receive(
     .is_err()
     {
         // The key may have rotated since it was cached: fetch the actor again, once.
-        let fresh = remote_actor::get(state, &context, &actor, true)
-            .await
-            .map_err(|e| InboxError::Unauthorized(format!("cannot verify the signature: {e}")))?;
+        let fresh = refetch(state, &context, &actor).await?;
         if fresh.public_key_pem == remote.public_key_pem {
             return Err(SignatureError::BadSignature.into());
         }
@@ -228,10 +235,34 @@ pub async fn receive(
         remote = fresh;
     }
 
-    // 5. A server that talks to us is up: resume what was parked for it.
+    // 5. The everyday case, stored in a batch.
+    if let Some(arrival) = arrival(state, &doc, &kind, &id, &actor, &remote) {
+        match state.intake.submit(arrival).await {
+            Outcome::Stored | Outcome::AlreadySeen => return Ok(()),
+            Outcome::Blocked => return Err(blocked()),
+            Outcome::Elsewhere => {}
+            Outcome::Failed => {
+                // The batch failed, perhaps on an actor row another process deleted: read
+                // the actor again before applying the activity on its own.
+                state.recent_actors.forget(actor.as_str());
+                remote = Arc::new(
+                    remote_actor::get(state, &context, &actor, false)
+                        .await
+                        .map_err(|e| {
+                            InboxError::Unauthorized(format!("cannot verify the signature: {e}"))
+                        })?,
+                );
+            }
+        }
+        if !screened && refused_or_seen(state, &actor, &id).await? {
+            return Ok(());
+        }
+    }
+
+    // 6. A server that talks to us is up: resume what was parked for it.
     queue::revive_host(&state.db, &queue::host_of(&actor), Utc::now()).await?;
 
-    // 6. Apply.
+    // 7. Apply.
     apply(state, &context, &doc, &kind, &id, &remote).await?;
     received_activity::Entity::insert(received_activity::ActiveModel {
         activity_url: Set(id.to_string()),
@@ -243,6 +274,76 @@ pub async fn receive(
     .exec(&state.db)
     .await?;
     Ok(())
+}
+
+fn blocked() -> InboxError {
+    InboxError::Forbidden("this actor or its instance is blocked here".into())
+}
+
+/// Refuses a blocked actor or instance; `true` when the activity was received before.
+async fn refused_or_seen(state: &AppState, actor: &Url, id: &Url) -> Result<bool, InboxError> {
+    if service::moderation::refuses(state, actor).await? {
+        return Err(blocked());
+    }
+    Ok(received_activity::Entity::find_by_id(id.to_string())
+        .one(&state.db)
+        .await?
+        .is_some())
+}
+
+/// The actor fetched again (its key may have rotated).
+async fn refetch(
+    state: &AppState,
+    context: &remote_actor::FetchContext,
+    actor: &Url,
+) -> Result<Arc<RemoteActor>, InboxError> {
+    remote_actor::get(state, context, actor, true)
+        .await
+        .map(Arc::new)
+        .map_err(|e| InboxError::Unauthorized(format!("cannot verify the signature: {e}")))
+}
+
+/// A like, a boost or a plain reply, as the batch writer takes it; `None` for anything else
+/// (applied the ordinary way, which also gives refusals their reasons).
+fn arrival(
+    state: &AppState,
+    doc: &Value,
+    kind: &str,
+    id: &Url,
+    actor: &Url,
+    remote: &Arc<RemoteActor>,
+) -> Option<Arrival> {
+    let (kind, what) = match kind {
+        "Like" | "Announce" => {
+            let object = aj::url_field(doc, "object")?;
+            let (kind, reaction) = if kind == "Like" {
+                ("Like", reaction::LIKE)
+            } else {
+                ("Announce", reaction::ANNOUNCE)
+            };
+            let what = What::Reaction {
+                kind: reaction,
+                post: conversation::local_post_id(state, &object).map(str::to_string),
+                object_url: object.to_string(),
+            };
+            (kind, what)
+        }
+        "Create" => {
+            let draft = conversation::plain_reply(doc, actor)?;
+            let parent_post =
+                conversation::local_post_id(state, &draft.in_reply_to).map(str::to_string);
+            let draft = Box::new(draft);
+            ("Create", What::Reply { draft, parent_post })
+        }
+        _ => return None,
+    };
+    Some(Arrival {
+        activity_id: id.to_string(),
+        kind,
+        actor: Arc::clone(remote),
+        actor_url: actor.clone(),
+        what,
+    })
 }
 
 /// What each verified activity does. Types Tribune does not act on are accepted and ignored.

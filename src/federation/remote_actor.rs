@@ -1,6 +1,12 @@
 //! Remote actors: fetched (signed), checked, cached in `remote_actor`, refreshed when stale or
 //! when their key no longer verifies a signature (key rotation).
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
 pub use super::client::FetchContext;
 use chrono::Utc;
 use sea_orm::{
@@ -169,6 +175,54 @@ pub async fn store(
         .ok_or_else(|| DbErr::RecordNotFound(parsed.id.to_string()))
 }
 
+/// Actors read or fetched lately, kept in memory so that the next activities of an active
+/// sender verify without a database read (`federation::inbox`'s batched path).
+///
+/// An entry is used for at most [`RecentActors::KEPT_FOR`]: another process sharing the
+/// database may have refreshed or deleted the row meanwhile. Neither is harmful for that long:
+/// a rotated key fails verification and makes the inbox fetch the actor again, and a deleted
+/// row makes the batch that names it fail and its activities take the ordinary path.
+#[derive(Default)]
+pub struct RecentActors {
+    entries: Mutex<HashMap<String, (Instant, Arc<remote_actor::Model>)>>,
+}
+
+impl RecentActors {
+    /// How long an entry is used after it was read from the database or fetched.
+    pub const KEPT_FOR: Duration = Duration::from_secs(300);
+    /// At most this many actors are kept (each about 1 KB, its key included).
+    pub const CAPACITY: usize = 4096;
+
+    /// The actor, if kept, recent, and its document not older than `refresh_hours`.
+    pub fn get(&self, actor: &Url, refresh_hours: i64) -> Option<Arc<remote_actor::Model>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (kept_at, model) = entries.get(actor.as_str())?;
+        let fresh = kept_at.elapsed() < Self::KEPT_FOR
+            && Utc::now() - model.fetched_at < chrono::Duration::hours(refresh_hours);
+        fresh.then(|| Arc::clone(model))
+    }
+
+    pub fn put(&self, model: &remote_actor::Model) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::CAPACITY && !entries.contains_key(&model.actor_url) {
+            entries.retain(|_, (kept_at, _)| kept_at.elapsed() < Self::KEPT_FOR);
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            model.actor_url.clone(),
+            (Instant::now(), Arc::new(model.clone())),
+        );
+    }
+
+    /// Forgets an actor (deleted, or its row in doubt).
+    pub fn forget(&self, actor_url: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(actor_url);
+    }
+}
+
 /// The actor, from the cache when fresh enough, else fetched (signed) and stored.
 /// `force` fetches even a fresh one (a signature did not verify: the key may have rotated).
 pub async fn get(
@@ -180,6 +234,7 @@ pub async fn get(
     if !force && let Some(found) = cached(&state.db, actor).await? {
         let age = Utc::now() - found.fetched_at;
         if age < chrono::Duration::hours(state.settings.federation.actor_refresh_hours) {
+            state.recent_actors.put(&found);
             return Ok(found);
         }
     }
@@ -195,7 +250,9 @@ pub async fn get(
         .await
         .map_err(|e| ActorError::Fetch(actor.to_string(), e.to_string()))?;
     let parsed = parse_actor(&doc, actor)?;
-    Ok(store(&state.db, &parsed).await?)
+    let stored = store(&state.db, &parsed).await?;
+    state.recent_actors.put(&stored);
+    Ok(stored)
 }
 
 /// Properties of the actor-document parser on arbitrary JSON: no panic, and whatever it

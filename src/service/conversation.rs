@@ -42,16 +42,19 @@ fn forbidden(why: &str) -> Refused {
     Refused::Forbidden(why.to_string())
 }
 
+/// The public id of our post this URL names (`/posts/{id}` on our host), if it names one.
+pub fn local_post_id<'u>(state: &AppState, url: &'u Url) -> Option<&'u str> {
+    if !aj::same_host(url, state.urls.base()) {
+        return None;
+    }
+    url.path()
+        .strip_prefix("/posts/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
 /// Our published post with this URL, if any.
 async fn local_post(state: &AppState, url: &Url) -> Result<Option<post::Model>, DbErr> {
-    if !aj::same_host(url, state.urls.base()) {
-        return Ok(None);
-    }
-    let Some(public_id) = url
-        .path()
-        .strip_prefix("/posts/")
-        .filter(|id| !id.contains('/'))
-    else {
+    let Some(public_id) = local_post_id(state, url) else {
         return Ok(None);
     };
     Ok(db::post::find_by_public_id(&state.db, public_id)
@@ -123,21 +126,9 @@ pub async fn receive_create(
         Some(embedded @ Value::Object(_)) => embedded.clone(),
         _ => return Ok(()),
     };
-    let Some(kind) = aj::str_field(&object, "type") else {
+    let Some(id) = checked_object(&object, &actor_url)? else {
         return Ok(());
     };
-    if !REPLY_TYPES.contains(&kind) {
-        return Ok(());
-    }
-    let id = aj::id_of(&object).ok_or_else(|| forbidden("the object has no id"))?;
-    if !aj::same_host(&id, &actor_url) {
-        return Err(forbidden("the object's id is not on the actor's host"));
-    }
-    if aj::url_field(&object, "attributedTo").is_some_and(|author| author != actor_url) {
-        return Err(forbidden(
-            "the object is attributed to someone else than the actor",
-        ));
-    }
     let stored = store_reply(
         state,
         context,
@@ -159,6 +150,152 @@ pub async fn receive_create(
         .await?;
     }
     Ok(())
+}
+
+/// The id of a created object Tribune may store, after the checks every one passes: a reply
+/// type (others are ignored: `None`), its id and its author the sending actor's.
+fn checked_object(object: &Value, actor_url: &Url) -> Result<Option<Url>, Refused> {
+    let Some(kind) = aj::str_field(object, "type") else {
+        return Ok(None);
+    };
+    if !REPLY_TYPES.contains(&kind) {
+        return Ok(None);
+    }
+    let id = aj::id_of(object).ok_or_else(|| forbidden("the object has no id"))?;
+    if !aj::same_host(&id, actor_url) {
+        return Err(forbidden("the object's id is not on the actor's host"));
+    }
+    if aj::url_field(object, "attributedTo").is_some_and(|author| &author != actor_url) {
+        return Err(forbidden(
+            "the object is attributed to someone else than the actor",
+        ));
+    }
+    Ok(Some(id))
+}
+
+/// A reply as it will be stored, read from its object and sanitized, before its place in a
+/// thread (post, parent, depth) and its moderation state are known.
+#[derive(Debug, Clone)]
+pub struct ReplyDraft {
+    pub object_url: Url,
+    pub in_reply_to: Url,
+    pub content_html: String,
+    pub summary: Option<String>,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub url: Url,
+    pub published: DateTime<Utc>,
+    pub updated: Option<DateTime<Utc>>,
+}
+
+impl ReplyDraft {
+    /// Reads `object` (whose id is `id`, answering `in_reply_to`); sanitizes its content once.
+    fn read(object: &Value, id: Url, in_reply_to: Url) -> ReplyDraft {
+        let content = aj::str_field(object, "content")
+            .map(str::to_string)
+            .or_else(|| {
+                object
+                    .get("contentMap")
+                    .and_then(|m| m.as_object())
+                    .and_then(|m| m.values().find_map(|v| v.as_str().map(str::to_string)))
+            })
+            .unwrap_or_default();
+        let language = object
+            .get("contentMap")
+            .and_then(|m| m.as_object())
+            .and_then(|m| m.keys().next().cloned())
+            .map(|l| l.chars().take(16).collect());
+        let summary = aj::str_field(object, "summary")
+            .map(|s| sanitize::remote_text(s, 500))
+            .filter(|s| !s.is_empty());
+        let sensitive = object
+            .get("sensitive")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            || summary.is_some();
+        let url = aj::url_field(object, "url")
+            .filter(|u| aj::same_host(u, &id))
+            .unwrap_or_else(|| id.clone());
+        ReplyDraft {
+            content_html: sanitize::remote_html(&content),
+            summary,
+            sensitive,
+            language,
+            url,
+            published: parse_time(aj::str_field(object, "published")).unwrap_or_else(Utc::now),
+            updated: parse_time(aj::str_field(object, "updated")),
+            object_url: id,
+            in_reply_to,
+        }
+    }
+
+    /// The row, once the thread and the moderation state are known.
+    pub fn row(
+        &self,
+        author_id: i64,
+        place: ThreadPlace,
+        state_of_comment: &str,
+    ) -> comment::ActiveModel {
+        comment::ActiveModel {
+            object_url: Set(self.object_url.to_string()),
+            post_id: Set(place.post_id),
+            parent_id: Set(place.parent_id),
+            in_reply_to_url: Set(self.in_reply_to.to_string()),
+            author_id: Set(author_id),
+            content_html: Set(self.content_html.clone()),
+            summary: Set(self.summary.clone()),
+            sensitive: Set(self.sensitive),
+            language: Set(self.language.clone()),
+            url: Set(Some(self.url.to_string())),
+            published_at: Set(self.published),
+            updated_at: Set(self.updated),
+            state: Set(state_of_comment.to_string()),
+            depth: Set(place.depth),
+            received_at: Set(Utc::now()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Where a reply hangs: under one of our posts, directly (`parent_id` none, depth 1) or under
+/// a stored comment.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadPlace {
+    pub post_id: i64,
+    pub parent_id: Option<i64>,
+    pub depth: i32,
+}
+
+impl ThreadPlace {
+    pub fn under_post(post_id: i64) -> ThreadPlace {
+        ThreadPlace {
+            post_id,
+            parent_id: None,
+            depth: 1,
+        }
+    }
+
+    pub fn under_comment(parent: &comment::Model) -> ThreadPlace {
+        ThreadPlace {
+            post_id: parent.post_id,
+            parent_id: Some(parent.id),
+            depth: parent.depth.saturating_add(1),
+        }
+    }
+}
+
+/// The reply a `Create` carries when it is the everyday case that can be stored without
+/// fetching anything: an embedded, public reply of the actor's own, checked like any other.
+/// `None` for everything else (a reference to fetch, a mention, a refusal), which
+/// [`receive_create`] handles and answers.
+pub fn plain_reply(doc: &Value, actor_url: &Url) -> Option<ReplyDraft> {
+    let object = doc.get("object").filter(|o| o.is_object())?;
+    let id = checked_object(object, actor_url).ok()??;
+    if !aj::is_public(object) {
+        return None;
+    }
+    let parent = aj::url_field(object, "inReplyTo").filter(|p| *p != id)?;
+    Some(ReplyDraft::read(object, id, parent))
 }
 
 /// Stores `object` (by `author`) as a comment if it answers one of our posts or a stored
@@ -195,15 +332,10 @@ fn store_reply<'a>(
             return Ok(None); // an inReplyTo loop
         }
         visited.push(id.clone());
-        let (post_id, parent_id, depth) = if let Some(post) = local_post(state, &parent_url).await?
-        {
-            (post.id, None, 1)
+        let place = if let Some(post) = local_post(state, &parent_url).await? {
+            ThreadPlace::under_post(post.id)
         } else if let Some(parent) = stored_comment(state, &parent_url).await? {
-            (
-                parent.post_id,
-                Some(parent.id),
-                parent.depth.saturating_add(1),
-            )
+            ThreadPlace::under_comment(&parent)
         } else if budget > 0 && !aj::same_host(&parent_url, state.urls.base()) {
             // An unknown ancestor: fetch it from its origin, with its author, and see whether
             // the chain reaches one of our posts.
@@ -220,62 +352,15 @@ fn store_reply<'a>(
                 return Ok(None);
             };
             match store_reply(state, context, &parent, &parent_actor, budget - 1, visited).await? {
-                Some(parent) => (
-                    parent.post_id,
-                    Some(parent.id),
-                    parent.depth.saturating_add(1),
-                ),
+                Some(parent) => ThreadPlace::under_comment(&parent),
                 None => return Ok(None),
             }
         } else {
             return Ok(None);
         };
-        let content = aj::str_field(object, "content")
-            .map(str::to_string)
-            .or_else(|| {
-                object
-                    .get("contentMap")
-                    .and_then(|m| m.as_object())
-                    .and_then(|m| m.values().find_map(|v| v.as_str().map(str::to_string)))
-            })
-            .unwrap_or_default();
-        let language = object
-            .get("contentMap")
-            .and_then(|m| m.as_object())
-            .and_then(|m| m.keys().next().cloned())
-            .map(|l| l.chars().take(16).collect());
-        let summary = aj::str_field(object, "summary")
-            .map(|s| sanitize::remote_text(s, 500))
-            .filter(|s| !s.is_empty());
-        let sensitive = object
-            .get("sensitive")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-            || summary.is_some();
-        let url = aj::url_field(object, "url")
-            .filter(|u| aj::same_host(u, &id))
-            .unwrap_or_else(|| id.clone());
-        let published = parse_time(aj::str_field(object, "published")).unwrap_or_else(Utc::now);
-        let updated = parse_time(aj::str_field(object, "updated"));
+        let draft = ReplyDraft::read(object, id.clone(), parent_url);
         let state_of_comment = initial_state(state, author).await?;
-        let row = comment::ActiveModel {
-            object_url: Set(id.to_string()),
-            post_id: Set(post_id),
-            parent_id: Set(parent_id),
-            in_reply_to_url: Set(parent_url.to_string()),
-            author_id: Set(author.id),
-            content_html: Set(sanitize::remote_html(&content)),
-            summary: Set(summary),
-            sensitive: Set(sensitive),
-            language: Set(language),
-            url: Set(Some(url.to_string())),
-            published_at: Set(published),
-            updated_at: Set(updated),
-            state: Set(state_of_comment.to_string()),
-            depth: Set(depth),
-            received_at: Set(Utc::now()),
-            ..Default::default()
-        };
+        let row = draft.row(author.id, place, state_of_comment);
         comment::Entity::insert(row)
             .on_conflict_do_nothing_on([comment::Column::ObjectUrl])
             .exec(&state.db)
@@ -309,29 +394,32 @@ async fn initial_state(
     author: &remote_actor::Model,
 ) -> Result<&'static str, DbErr> {
     let policy = super::instance_settings::reply_policy(&state.db, &state.settings).await?;
-    Ok(match policy {
-        ReplyPolicy::Open => APPROVED,
-        ReplyPolicy::Review => PENDING,
-        ReplyPolicy::Trusted => {
-            let follows = follower::Entity::find()
-                .filter(follower::Column::ActorUrl.eq(&author.actor_url))
-                .filter(follower::Column::State.eq(follower::STATE_ACCEPTED))
-                .count(&state.db)
-                .await?
-                > 0;
-            let approved_before = comment::Entity::find()
+    let trusted = policy == ReplyPolicy::Trusted && {
+        let follows = follower::Entity::find()
+            .filter(follower::Column::ActorUrl.eq(&author.actor_url))
+            .filter(follower::Column::State.eq(follower::STATE_ACCEPTED))
+            .count(&state.db)
+            .await?
+            > 0;
+        follows
+            || comment::Entity::find()
                 .filter(comment::Column::AuthorId.eq(author.id))
                 .filter(comment::Column::State.eq(APPROVED))
                 .count(&state.db)
                 .await?
-                > 0;
-            if follows || approved_before {
-                APPROVED
-            } else {
-                PENDING
-            }
-        }
-    })
+                > 0
+    };
+    Ok(state_under(policy, trusted))
+}
+
+/// A new reply's state under `policy`; `trusted`: its author follows us or was approved before.
+pub fn state_under(policy: ReplyPolicy, trusted: bool) -> &'static str {
+    match policy {
+        ReplyPolicy::Open => APPROVED,
+        ReplyPolicy::Review => PENDING,
+        ReplyPolicy::Trusted if trusted => APPROVED,
+        ReplyPolicy::Trusted => PENDING,
+    }
 }
 
 /// `Like` or `Announce` of one of our published posts, counted once per actor. Reactions to
@@ -531,6 +619,7 @@ async fn forget_actor(state: &AppState, actor: &remote_actor::Model) -> Result<(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    state.recent_actors.forget(&actor.actor_url);
     tracing::info!(actor = %actor.actor_url, "remote account deleted: its replies, reactions and follow removed");
     Ok(())
 }

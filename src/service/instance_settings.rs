@@ -58,14 +58,27 @@ pub async fn allowlist_mode(db: &impl ConnectionTrait, settings: &Settings) -> R
         .unwrap_or(settings.moderation.allowlist_mode))
 }
 
-/// Both moderation settings in force.
+/// Both moderation settings in force, in one query.
 pub async fn moderation(
     db: &impl ConnectionTrait,
     settings: &Settings,
 ) -> Result<Moderation, DbErr> {
+    let rows = instance_setting::Entity::find()
+        .filter(instance_setting::Column::Key.is_in([REPLIES, ALLOWLIST_MODE]))
+        .all(db)
+        .await?;
+    let saved = |key: &str| {
+        rows.iter()
+            .find(|row| row.key == key)
+            .map(|row| row.value.as_str())
+    };
     Ok(Moderation {
-        replies: reply_policy(db, settings).await?,
-        allowlist_mode: allowlist_mode(db, settings).await?,
+        replies: saved(REPLIES)
+            .and_then(ReplyPolicy::parse)
+            .unwrap_or(settings.moderation.replies),
+        allowlist_mode: saved(ALLOWLIST_MODE)
+            .and_then(parse_bool)
+            .unwrap_or(settings.moderation.allowlist_mode),
     })
 }
 

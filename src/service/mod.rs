@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod follow;
 pub mod housekeeping;
 pub mod instance_settings;
+pub mod intake;
 pub mod member;
 pub mod moderation;
 pub mod oauth;

@@ -212,11 +212,7 @@ pub async fn rules(db: &DatabaseConnection) -> Result<Vec<block::Model>, DbErr> 
 /// Whether activities from `actor` must be refused: the actor or its instance is blocked, or
 /// allowlist mode is in force (panel or configuration) and its instance is not allowed.
 pub async fn refuses(state: &AppState, actor: &Url) -> Result<bool, DbErr> {
-    let host = actor
-        .host_str()
-        .unwrap_or_default()
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
+    let host = block_host(actor);
     let rules = block::Entity::find()
         .filter(
             sea_orm::Condition::any()
@@ -225,13 +221,37 @@ pub async fn refuses(state: &AppState, actor: &Url) -> Result<bool, DbErr> {
         )
         .all(&state.db)
         .await?;
-    if rules.iter().any(|r| r.kind == ACTOR || r.kind == DOMAIN) {
-        return Ok(true);
-    }
-    if rules.iter().any(|r| r.kind == ALLOW) {
-        return Ok(false);
+    if let Some(decided) = decided_by_rules(&rules, actor.as_str(), &host) {
+        return Ok(decided);
     }
     super::instance_settings::allowlist_mode(&state.db, &state.settings).await
+}
+
+/// An actor's host as instance rules name it: lower case, without a trailing dot.
+pub fn block_host(actor: &Url) -> String {
+    actor
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// What the rules among `rules` that name this actor or its host decide: refused (a block of
+/// either wins), allowed (an allow rule of its instance), or nothing (`None`: allowlist mode
+/// decides).
+pub fn decided_by_rules(rules: &[block::Model], actor: &str, host: &str) -> Option<bool> {
+    let about_it = || {
+        rules
+            .iter()
+            .filter(|r| r.target == actor || r.target == host)
+    };
+    if about_it().any(|r| r.kind == ACTOR || r.kind == DOMAIN) {
+        return Some(true);
+    }
+    if about_it().any(|r| r.kind == ALLOW) {
+        return Some(false);
+    }
+    None
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod crash;
 mod discovery;
 mod federation;
 mod fixtures;
+mod inbox_batches;
 mod interop_fedify;
 mod limits;
 mod mastodon_api;
