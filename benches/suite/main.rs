@@ -441,6 +441,25 @@ fn load_args(url: &str, file: &Path, extra: &[(&str, String)]) -> Vec<String> {
     args
 }
 
+/// The inbox writer's (batches, activities) so far, from Tribune's `/metrics`.
+async fn batch_counters(tribune: &Tribune) -> (f64, f64) {
+    let text = reqwest::get(format!("{}/metrics", tribune.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    let counter = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        counter("tribune_inbox_batches_total "),
+        counter("tribune_inbox_batched_activities_total "),
+    )
+}
+
 async fn inbox_scenarios(
     options: &Options,
     tribune: &Tribune,
@@ -460,6 +479,7 @@ async fn inbox_scenarios(
     );
 
     // Full speed: accepted and stored per second.
+    let batches_before = batch_counters(tribune).await;
     let stored_before = count(&tribune.db, "SELECT COUNT(*) FROM received_activity").await;
     let full = json_of(
         &util::role(
@@ -478,6 +498,11 @@ async fn inbox_scenarios(
         .finish(),
     );
     let stored = count(&tribune.db, "SELECT COUNT(*) FROM received_activity").await - stored_before;
+    let batches_after = batch_counters(tribune).await;
+    f.insert(
+        "inbox.per_batch",
+        (batches_after.1 - batches_before.1) / (batches_after.0 - batches_before.0).max(1.0),
+    );
     let secs = num(&full, "secs");
     assert_eq!(
         num(&full, "ok"),

@@ -266,6 +266,14 @@ fn rows() -> Vec<Row> {
         ),
         row(
             "inbox",
+            "activities stored per transaction (group commit)",
+            |f| get(f, "inbox.per_batch"),
+            "one per transaction",
+            |_| 1.0,
+            None,
+        ),
+        row(
+            "inbox",
             "wrong Digest rejected/s",
             |f| get(f, "inbox.reject_digest_rps"),
             "bare JSON req/s",

@@ -5,4 +5,5 @@
 
 pub mod metrics;
 pub mod queue;
+pub mod recorder;
 pub mod worker;

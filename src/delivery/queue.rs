@@ -200,17 +200,11 @@ pub async fn claim(
         .collect())
 }
 
-/// The end of one attempt.
+/// The end of an attempt that did not succeed (successes: [`record_delivered`]).
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Delivered {
-        status: u16,
-    },
     /// Refused for good (e.g. 404, 410) or given up after the horizon.
-    Failed {
-        status: Option<u16>,
-        error: String,
-    },
+    Failed { status: Option<u16>, error: String },
     Retry {
         status: Option<u16>,
         error: String,
@@ -236,11 +230,6 @@ pub async fn record(
         .col_expr(C::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
         .col_expr(C::LeasedBy, Expr::value(None::<String>));
     update = match outcome {
-        Outcome::Delivered { status } => update
-            .col_expr(C::State, Expr::value(DELIVERED))
-            .col_expr(C::LastStatus, Expr::value(Some(i32::from(*status))))
-            .col_expr(C::LastError, Expr::value(None::<String>))
-            .col_expr(C::FinishedAt, Expr::value(Some(now))),
         Outcome::Failed { status, error } => update
             .col_expr(C::State, Expr::value(FAILED))
             .col_expr(C::LastStatus, Expr::value(status.map(i32::from)))
@@ -272,31 +261,45 @@ pub async fn host_succeeded(
     host: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    hosts_succeeded(db, &[host.to_string()], now).await
+}
+
+/// [`host_succeeded`] for several hosts at once: one read, and one write for those it changes
+/// (in host order, so that two processes writing the same hosts take their locks alike).
+pub async fn hosts_succeeded(
+    db: &impl ConnectionTrait,
+    hosts: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     use remote_host::Column as C;
-    let known_good = remote_host::Entity::find()
+    let known_good: std::collections::HashSet<String> = remote_host::Entity::find()
         .select_only()
         .column(C::Host)
-        .filter(C::Host.eq(host))
+        .filter(C::Host.is_in(hosts.iter().map(String::as_str)))
         .filter(C::State.eq(REACHABLE))
         .filter(C::ConsecutiveFailures.eq(0))
         .filter(C::FailingSince.is_null())
         .filter(C::LastSuccessAt.gte(now - chrono::Duration::seconds(SUCCESS_REFRESH_SECONDS)))
         .into_tuple::<String>()
-        .one(db)
+        .all(db)
         .await?
-        .is_some();
-    if known_good {
+        .into_iter()
+        .collect();
+    let mut changed: Vec<&String> = hosts.iter().filter(|h| !known_good.contains(*h)).collect();
+    changed.sort();
+    changed.dedup();
+    if changed.is_empty() {
         return Ok(());
     }
-    remote_host::Entity::insert(remote_host::ActiveModel {
-        host: Set(host.to_string()),
+    remote_host::Entity::insert_many(changed.into_iter().map(|host| remote_host::ActiveModel {
+        host: Set(host.clone()),
         state: Set(REACHABLE.to_string()),
         consecutive_failures: Set(0),
         failing_since: Set(None),
         last_success_at: Set(Some(now)),
         last_failure_at: Set(None),
         last_error: Set(None),
-    })
+    }))
     .on_conflict(
         OnConflict::column(C::Host)
             .update_columns([
@@ -310,6 +313,29 @@ pub async fn host_succeeded(
     )
     .exec_without_returning(db)
     .await?;
+    Ok(())
+}
+
+/// Records that these claimed deliveries were accepted with `status` (one statement however
+/// many): delivered, lease released, one more attempt counted.
+pub async fn record_delivered(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    status: u16,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use delivery::Column as C;
+    delivery::Entity::update_many()
+        .col_expr(C::Attempts, Expr::col(C::Attempts).add(1))
+        .col_expr(C::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(C::LeasedBy, Expr::value(None::<String>))
+        .col_expr(C::State, Expr::value(DELIVERED))
+        .col_expr(C::LastStatus, Expr::value(Some(i32::from(status))))
+        .col_expr(C::LastError, Expr::value(None::<String>))
+        .col_expr(C::FinishedAt, Expr::value(Some(now)))
+        .filter(C::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The delivery workers: claim due deliveries, sign and send them (bounded concurrency, overall
-//! and per host), record each outcome, back off on failure. A request left unanswered for
-//! `delivery.stalled_after_seconds` gives its overall slot to the next delivery, so hosts that
-//! hang do not hold back those that answer.
+//! and per host), record each outcome (successes in batches, `delivery::recorder`), back off on
+//! failure. A request left unanswered for `delivery.stalled_after_seconds` gives its overall
+//! slot to the next delivery, so hosts that hang do not hold back those that answer.
 
 use std::{
     collections::HashMap,
@@ -22,6 +22,7 @@ use url::Url;
 use super::{
     metrics,
     queue::{self, Claimed, Outcome},
+    recorder::Recorder,
 };
 use crate::{
     db::entity::{activity, delivery},
@@ -49,6 +50,8 @@ pub struct Worker {
     /// Activity bodies with their digest (and who signs them) by id: a fan-out to a thousand
     /// inboxes reads its body and computes its `Digest` once.
     payloads: Arc<Mutex<HashMap<i64, (i64, Payload)>>>,
+    /// Records successes in batches (`delivery::recorder`).
+    recorder: Recorder,
 }
 
 /// How many bodies stay cached; a fan-out uses one at a time, so this is generous.
@@ -83,6 +86,7 @@ impl Worker {
             in_flight_per_host: Arc::new(Mutex::new(HashMap::new())),
             payloads: Arc::new(Mutex::new(HashMap::new())),
             last_expiry: Arc::new(Mutex::new(None)),
+            recorder: Recorder::start(state.db.clone()),
             state,
         }
     }
@@ -289,8 +293,7 @@ impl Worker {
         let now = Utc::now();
         let (status, error) = match result {
             Ok(SendOutcome::Status(status)) if (200..300).contains(&status) => {
-                queue::record(db, row, &Outcome::Delivered { status }, now).await?;
-                queue::host_succeeded(db, &row.host, now).await?;
+                self.recorder.delivered(row, status).await?;
                 metrics::count(metrics::DELIVERED);
                 return Ok(());
             }

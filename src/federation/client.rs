@@ -277,7 +277,7 @@ impl FederationClient {
         );
         let signer = self.signer.clone();
         let headers = covered.clone();
-        let signature = tokio::task::spawn_blocking(move || {
+        let signature = http_signature::on_signing_thread(move || {
             http_signature::signature_header(
                 &signer.key,
                 &signer.key_id,
@@ -287,7 +287,7 @@ impl FederationClient {
             )
         })
         .await
-        .map_err(|err| ClientError::Http(format!("signing task failed: {err}")))??;
+        .ok_or_else(|| ClientError::Http("no signing thread answered".into()))??;
         let mut out = Vec::with_capacity(covered.len() + 1);
         for (name, value) in covered {
             let name = HeaderName::from_bytes(name.as_bytes())

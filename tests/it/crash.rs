@@ -16,8 +16,25 @@ use crate::{
 };
 
 /// Starts `tribune serve` on the storage of a stopped test app, delivery workers on.
-fn serve(settings: &tribune::config::Settings, max_concurrency: usize) -> Child {
-    tribune_command(settings)
+/// A `tribune serve` process, killed (SIGKILL) when dropped, so that a failed assertion does not
+/// leave it running (holding the test's output open).
+struct Served(Child);
+
+impl Served {
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()?;
+        self.0.wait().map(|_| ())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
+fn serve(settings: &tribune::config::Settings, max_concurrency: usize) -> Served {
+    let child = tribune_command(settings)
         .arg("serve")
         .env("RUST_LOG", "warn")
         .env(
@@ -37,7 +54,8 @@ fn serve(settings: &tribune::config::Settings, max_concurrency: usize) -> Child 
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("start tribune serve")
+        .expect("start tribune serve");
+    Served(child)
 }
 
 fn publish_with_cli(settings: &tribune::config::Settings, text: &str) {
@@ -139,9 +157,14 @@ async fn a_post_queued_while_stopped_goes_out_when_the_server_starts(backend: Ba
     })
     .await;
     assert_eq!(remote.received()[0].body["type"], "Create");
-    assert_eq!(delivered(&db).await, 1);
+    // Recorded once the answer is back (a moment after the remote saw the request).
+    wait_for(
+        "the delivery recorded",
+        Duration::from_secs(10),
+        async || delivered(&db).await == 1,
+    )
+    .await;
     server.kill().ok();
-    server.wait().ok();
     drop(storage);
 }
 db_test!(a_post_queued_while_stopped_goes_out_when_the_server_starts);
@@ -171,7 +194,6 @@ async fn a_fan_out_survives_sigkill(backend: Backend) {
     )
     .await;
     first.kill().expect("SIGKILL");
-    first.wait().ok();
     let before_restart = received(&servers);
     assert!(
         before_restart < total,
@@ -185,7 +207,6 @@ async fn a_fan_out_survives_sigkill(backend: Backend) {
     })
     .await;
     second.kill().ok();
-    second.wait().ok();
 
     let mut missing = 0;
     let mut duplicates = 0;
