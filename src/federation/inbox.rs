@@ -254,9 +254,10 @@ pub async fn receive(
                 );
             }
         }
-        if !screened && refused_or_seen(state, &actor, &id).await? {
-            return Ok(());
-        }
+    }
+    // Not stored by a batch: screened now if it was not before (an actor kept in memory).
+    if !screened && refused_or_seen(state, &actor, &id).await? {
+        return Ok(());
     }
 
     // 6. A server that talks to us is up: resume what was parked for it.

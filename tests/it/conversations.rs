@@ -2,7 +2,7 @@
 //! the chain), likes and boosts, edits and deletions from the right and the wrong actors,
 //! moderation policies, blocks and the allowlist.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tribune::{
     config::ReplyPolicy,
     domain::member::Role,
@@ -11,7 +11,7 @@ use tribune::{
 
 use crate::{
     db_test,
-    remote::{Behaviour, RemoteServer},
+    remote::{Behaviour, RemoteServer, send},
     support::note,
     support::{Backend, TestApp},
 };
@@ -30,14 +30,6 @@ async fn published(app: &TestApp) -> (String, String) {
     };
     let id = app.publish_post(&editor, note("Qu'en pensez-vous ?")).await;
     (app.url(&format!("/posts/{id}")).to_string(), id)
-}
-
-async fn send(app: &TestApp, remote: &RemoteServer, activity: &Value) -> u16 {
-    remote
-        .post(&app.client, app.url("/inbox").as_str(), activity)
-        .await
-        .status()
-        .as_u16()
 }
 
 async fn comments(app: &TestApp, state: &str) -> i64 {

@@ -10,7 +10,7 @@ use tribune::config::ReplyPolicy;
 
 use crate::{
     db_test,
-    remote::{Behaviour, RemoteServer},
+    remote::{Behaviour, RemoteServer, send},
     support::{Backend, TestApp, note},
 };
 
@@ -24,14 +24,6 @@ async fn published(app: &TestApp) -> String {
         .await;
     let id = app.publish_post(&eve, note("Qu'en pensez-vous ?")).await;
     app.url(&format!("/posts/{id}")).to_string()
-}
-
-async fn send(app: &TestApp, remote: &RemoteServer, activity: &Value) -> u16 {
-    remote
-        .post(&app.client, app.url("/inbox").as_str(), activity)
-        .await
-        .status()
-        .as_u16()
 }
 
 /// Sends every (server, activity) pair at once; the statuses, in order.
@@ -158,9 +150,20 @@ async fn a_block_applies_at_once_to_an_actor_kept_in_memory(backend: Backend) {
         .expect("block");
     let before = app.db_snapshot().await;
     let reply = alice.reply("r1", &post, "<p>Encore moi</p>");
+    // Not a reply (a mention of the collective): the ordinary path, which must screen it too.
+    let mention = json!({
+        "id": alice.note_url("m1"),
+        "type": "Note",
+        "attributedTo": alice.actor,
+        "content": "<p>@collectif coucou</p>",
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "tag": [{ "type": "Mention", "href": app.url("/actors/collectif").to_string() }],
+    });
     for activity in [
         alice.activity("Announce", "a1", json!(post)),
         alice.activity("Create", "c1", reply),
+        alice.activity("Create", "c2", mention),
+        alice.activity("Undo", "u1", json!(alice.id("l1"))),
     ] {
         let response = alice
             .post(&app.client, app.url("/inbox").as_str(), &activity)

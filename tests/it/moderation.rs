@@ -9,12 +9,12 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tribune::domain::{member::Role, post::PostInput};
 
 use crate::{
     db_test,
-    remote::{Behaviour, RemoteServer},
+    remote::{Behaviour, RemoteServer, send},
     support::{Backend, Browser, TestApp, location},
 };
 
@@ -53,14 +53,6 @@ async fn published(app: &TestApp, body: &str) -> (String, String, i64) {
         .count(&format!("SELECT id FROM post WHERE public_id = '{id}'"))
         .await;
     (app.url(&format!("/posts/{id}")).to_string(), id, row)
-}
-
-async fn send(app: &TestApp, remote: &RemoteServer, activity: &Value) -> u16 {
-    remote
-        .post(&app.client, app.url("/inbox").as_str(), activity)
-        .await
-        .status()
-        .as_u16()
 }
 
 /// `remote` replies `content` to `post_url` (note `name`); returns the comment's id.

@@ -466,3 +466,12 @@ impl Drop for FedifyPeer {
         let _ = self.child.wait();
     }
 }
+
+/// POSTs `activity`, signed by `remote`'s actor, to `app`'s shared inbox; the status.
+pub async fn send(app: &crate::support::TestApp, remote: &RemoteServer, activity: &Value) -> u16 {
+    remote
+        .post(&app.client, app.url("/inbox").as_str(), activity)
+        .await
+        .status()
+        .as_u16()
+}

@@ -19,7 +19,7 @@ use tribune::{
 
 use crate::{
     db_test,
-    remote::{Behaviour, RemoteServer},
+    remote::{Behaviour, RemoteServer, send},
     site::{assert_accessible, attr, browse, sel, texts, validate_html},
     support::{Backend, TestApp, header},
 };
@@ -52,14 +52,6 @@ async fn published(app: &TestApp) -> (String, String, i64) {
         .count(&format!("SELECT id FROM post WHERE public_id = '{id}'"))
         .await;
     (app.url(&format!("/posts/{id}")).to_string(), id, row)
-}
-
-async fn send(app: &TestApp, remote: &RemoteServer, activity: &Value) -> u16 {
-    remote
-        .post(&app.client, app.url("/inbox").as_str(), activity)
-        .await
-        .status()
-        .as_u16()
 }
 
 /// A stand-in server whose actor has this name and username.
