@@ -211,16 +211,21 @@ async fn store(
     // 1. Claim the ids first. The first statement writes, so on SQLite the transaction takes
     //    the write lock before reading anything (a read first could see a state another
     //    writer then changes, and the write would fail). Ids not returned were received before.
-    let claims = arrivals
+    //    In id order: two processes claiming the same ids (a redelivery reaching both) take
+    //    the unique index's locks in the same order on PostgreSQL, instead of deadlocking.
+    let mut to_claim: Vec<&Arrival> = arrivals
         .iter()
         .zip(&outcomes)
         .filter(|(_, o)| **o == Outcome::Stored)
-        .map(|(a, _)| received_activity::ActiveModel {
-            activity_url: Set(a.activity_id.clone()),
-            kind: Set(a.kind.to_string()),
-            actor_url: Set(a.actor.actor_url.clone()),
-            received_at: Set(now),
-        });
+        .map(|(a, _)| *a)
+        .collect();
+    to_claim.sort_by(|a, b| a.activity_id.cmp(&b.activity_id));
+    let claims = to_claim.iter().map(|a| received_activity::ActiveModel {
+        activity_url: Set(a.activity_id.clone()),
+        kind: Set(a.kind.to_string()),
+        actor_url: Set(a.actor.actor_url.clone()),
+        received_at: Set(now),
+    });
     let claimed: HashSet<String> = inserted(
         received_activity::Entity::insert_many(claims)
             .on_conflict_do_nothing_on([received_activity::Column::ActivityUrl])
