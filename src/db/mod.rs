@@ -7,6 +7,7 @@ pub mod cache;
 pub mod comment;
 pub mod entity;
 pub mod follower;
+pub mod group_commit;
 pub mod local_actor;
 pub mod notification;
 pub mod post;

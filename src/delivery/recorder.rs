@@ -7,9 +7,9 @@
 
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
-use tokio::sync::{mpsc, oneshot};
 
 use super::queue::{self, Claimed};
+use crate::db::group_commit::{BatchWriter, GroupCommit};
 
 /// Most successes recorded in one transaction.
 const MAX_BATCH: usize = 256;
@@ -18,35 +18,33 @@ struct Success {
     id: i64,
     host: String,
     status: u16,
-    recorded: oneshot::Sender<bool>,
 }
 
 /// The handle sends report to; cloned into every send task.
 #[derive(Clone)]
 pub struct Recorder {
-    successes: mpsc::Sender<Success>,
+    successes: GroupCommit<Successes>,
     db: DatabaseConnection,
 }
 
 impl Recorder {
     /// Starts the writer task on the current Tokio runtime.
     pub fn start(db: DatabaseConnection) -> Recorder {
-        let (successes, waiting) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(write(db.clone(), waiting));
-        Recorder { successes, db }
+        Recorder {
+            successes: GroupCommit::start(Successes { db: db.clone() }, MAX_BATCH),
+            db,
+        }
     }
 
     /// Records that `row` was accepted with `status`, and that its host is up; returns once
     /// that is committed. If its batch failed, it is recorded on its own.
     pub async fn delivered(&self, row: &Claimed, status: u16) -> Result<(), DbErr> {
-        let (recorded, done) = oneshot::channel();
         let success = Success {
             id: row.id,
             host: row.host.clone(),
             status,
-            recorded,
         };
-        if self.successes.send(success).await.is_ok() && done.await.unwrap_or(false) {
+        if self.successes.submit(success).await == Some(true) {
             return Ok(());
         }
         let now = Utc::now();
@@ -55,11 +53,17 @@ impl Recorder {
     }
 }
 
-/// Takes whatever succeeded while the previous batch was being written.
-async fn write(db: DatabaseConnection, mut waiting: mpsc::Receiver<Success>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let committed = match store(&db, &batch).await {
+/// Writes batches of successes; the outcome of each is whether its batch committed.
+struct Successes {
+    db: DatabaseConnection,
+}
+
+impl BatchWriter for Successes {
+    type Job = Success;
+    type Outcome = bool;
+
+    async fn write(&mut self, batch: &[Success]) -> Vec<bool> {
+        let committed = match store(&self.db, batch).await {
             Ok(()) => true,
             Err(err) => {
                 tracing::warn!(error = %err, deliveries = batch.len(),
@@ -67,9 +71,7 @@ async fn write(db: DatabaseConnection, mut waiting: mpsc::Receiver<Success>) {
                 false
             }
         };
-        for success in batch.drain(..) {
-            let _ = success.recorded.send(committed);
-        }
+        vec![committed; batch.len()]
     }
 }
 

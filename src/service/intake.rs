@@ -20,7 +20,6 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     QuerySelect, TransactionTrait, TryInsertResult,
 };
-use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use super::{conversation, instance_settings, moderation};
@@ -32,14 +31,13 @@ use crate::{
         follower, notification, post, reaction, received_activity, remote_actor,
         remote_host::{self, UNREACHABLE},
     },
+    db::group_commit::{BatchWriter, GroupCommit},
     delivery::queue,
     domain::post::Status,
 };
 
 /// Most activities stored in one transaction.
 pub const MAX_BATCH: usize = 128;
-/// Verified activities waiting for the writer before senders wait to hand theirs over.
-const WAITING: usize = 1024;
 
 /// A verified activity the writer may store.
 pub struct Arrival {
@@ -85,14 +83,9 @@ pub enum Outcome {
     Failed,
 }
 
-struct Job {
-    arrival: Arrival,
-    answer: oneshot::Sender<Outcome>,
-}
-
-/// The handle the inbox submits to; the writer task runs as long as the runtime does.
+/// The handle the inbox submits to (`db::group_commit`).
 pub struct Intake {
-    jobs: mpsc::Sender<Job>,
+    writer: GroupCommit<Writer>,
     counts: Arc<Counts>,
 }
 
@@ -115,10 +108,16 @@ pub struct IntakeCounts {
 impl Intake {
     /// Starts the writer task on the current Tokio runtime.
     pub fn start(db: DatabaseConnection, settings: Settings) -> Intake {
-        let (jobs, waiting) = mpsc::channel(WAITING);
         let counts = Arc::new(Counts::default());
-        tokio::spawn(write(db, settings, waiting, Arc::clone(&counts)));
-        Intake { jobs, counts }
+        let writer = Writer {
+            db,
+            settings,
+            counts: Arc::clone(&counts),
+        };
+        Intake {
+            writer: GroupCommit::start(writer, MAX_BATCH),
+            counts,
+        }
     }
 
     pub fn counts(&self) -> IntakeCounts {
@@ -131,55 +130,34 @@ impl Intake {
 
     /// Hands an arrival to the writer and waits until its batch has committed.
     pub async fn submit(&self, arrival: Arrival) -> Outcome {
-        let (answer, answered) = oneshot::channel();
-        if self.jobs.send(Job { arrival, answer }).await.is_err() {
-            return Outcome::Failed;
-        }
-        answered.await.unwrap_or(Outcome::Failed)
+        self.writer.submit(arrival).await.unwrap_or(Outcome::Failed)
     }
 }
 
-/// The writer: takes whatever has arrived (up to [`MAX_BATCH`]) while the previous batch was
-/// being written, so batches grow with the load and a lone activity waits for nobody.
-async fn write(
+/// Stores batches of arrivals, one transaction each.
+struct Writer {
     db: DatabaseConnection,
     settings: Settings,
-    mut waiting: mpsc::Receiver<Job>,
     counts: Arc<Counts>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // Let the requests already being verified finish and join this batch: turns of the
-        // scheduler while they keep coming, not a timer, so a lone activity is not held back.
-        for _ in 0..3 {
-            tokio::task::yield_now().await;
-            let before = batch.len();
-            while batch.len() < MAX_BATCH
-                && let Ok(job) = waiting.try_recv()
-            {
-                batch.push(job);
-            }
-            if batch.len() == before || batch.len() == MAX_BATCH {
-                break;
-            }
-        }
-        let arrivals: Vec<&Arrival> = batch.iter().map(|job| &job.arrival).collect();
-        counts.batches.fetch_add(1, Ordering::Relaxed);
-        counts
+}
+
+impl BatchWriter for Writer {
+    type Job = Arrival;
+    type Outcome = Outcome;
+
+    async fn write(&mut self, arrivals: &[Arrival]) -> Vec<Outcome> {
+        self.counts.batches.fetch_add(1, Ordering::Relaxed);
+        self.counts
             .activities
             .fetch_add(arrivals.len() as u64, Ordering::Relaxed);
-        let outcomes = match store(&db, &settings, &arrivals).await {
+        match store(&self.db, &self.settings, arrivals).await {
             Ok(outcomes) => outcomes,
             Err(err) => {
-                counts.failed_batches.fetch_add(1, Ordering::Relaxed);
+                self.counts.failed_batches.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %err, activities = arrivals.len(),
                     "a batch of received activities failed; they are applied one by one");
                 vec![Outcome::Failed; arrivals.len()]
             }
-        };
-        for (job, outcome) in batch.drain(..).zip(outcomes) {
-            // A sender that gave up (connection closed) finds its activity stored next time.
-            let _ = job.answer.send(outcome);
         }
     }
 }
@@ -196,7 +174,7 @@ fn inserted<T>(result: TryInsertResult<Vec<T>>) -> Vec<T> {
 async fn store(
     db: &DatabaseConnection,
     settings: &Settings,
-    arrivals: &[&Arrival],
+    arrivals: &[Arrival],
 ) -> Result<Vec<Outcome>, DbErr> {
     let now = Utc::now();
     let mut outcomes = vec![Outcome::Stored; arrivals.len()];
@@ -217,7 +195,7 @@ async fn store(
         .iter()
         .zip(&outcomes)
         .filter(|(_, o)| **o == Outcome::Stored)
-        .map(|(a, _)| *a)
+        .map(|(a, _)| a)
         .collect();
     to_claim.sort_by(|a, b| a.activity_id.cmp(&b.activity_id));
     let claims = to_claim.iter().map(|a| received_activity::ActiveModel {
@@ -329,7 +307,7 @@ async fn store(
             .map(|c| (c.object_url.clone(), c))
             .collect();
         if policy.replies == ReplyPolicy::Trusted {
-            trusted_authors = trusted(&txn, replies.iter().map(|&i| arrivals[i])).await?;
+            trusted_authors = trusted(&txn, replies.iter().map(|&i| &arrivals[i])).await?;
         }
     }
 
