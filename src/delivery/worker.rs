@@ -91,6 +91,10 @@ impl Worker {
         }
     }
 
+    fn max_concurrency(&self) -> usize {
+        self.state.settings.delivery.max_concurrency
+    }
+
     fn schedule(&self) -> Schedule {
         let d = &self.state.settings.delivery;
         Schedule {
@@ -160,11 +164,14 @@ impl Worker {
     }
 
     /// Claims as many due deliveries as there are free slots and starts sending them.
-    /// Returns how many were started.
+    /// Returns how many were started. While sends are under way, it waits until a batch of
+    /// slots is free ([`claim_batch`]) rather than claim one row per finished send: a claim is
+    /// a write transaction, and a fan-out to a thousand inboxes would otherwise make a
+    /// thousand of them.
     async fn fill(&self, tasks: &mut JoinSet<()>) -> Result<usize, DbErr> {
         self.expire_parked_now_and_then().await?;
         let free = self.global.available_permits();
-        if free == 0 {
+        if free == 0 || (!tasks.is_empty() && free < claim_batch(self.max_concurrency())) {
             return Ok(0);
         }
         let lease = Duration::from_secs(
@@ -387,6 +394,13 @@ impl Worker {
         // What was claimed is sent; what was not stays queued for the next start.
         while tasks.join_next().await.is_some() {}
     }
+}
+
+/// How many slots must be free, while sends are under way, before the worker claims again:
+/// an eighth of `max_concurrency`. The slots left idle meanwhile cost little (a send spends most
+/// of its time waiting for the other server), and the claims are an eighth as many.
+fn claim_batch(max_concurrency: usize) -> usize {
+    (max_concurrency / 8).max(1)
 }
 
 /// Gives a claimed row back untouched.

@@ -31,7 +31,7 @@ use crate::{
         follower, notification, post, reaction, received_activity, remote_actor,
         remote_host::{self, UNREACHABLE},
     },
-    db::group_commit::{BatchWriter, GroupCommit},
+    db::group_commit::{BatchWriter, Gathering, GroupCommit},
     delivery::queue,
     domain::post::Status,
 };
@@ -115,7 +115,7 @@ impl Intake {
             counts: Arc::clone(&counts),
         };
         Intake {
-            writer: GroupCommit::start(writer, MAX_BATCH),
+            writer: GroupCommit::start(writer, MAX_BATCH, Gathering::Yields),
             counts,
         }
     }
