@@ -261,21 +261,21 @@ pub async fn host_succeeded(
     host: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    hosts_succeeded(db, &[host.to_string()], now).await
+    hosts_succeeded(db, &[host], now).await
 }
 
 /// [`host_succeeded`] for several hosts at once: one read, and one write for those it changes
 /// (in host order, so that two processes writing the same hosts take their locks alike).
 pub async fn hosts_succeeded(
     db: &impl ConnectionTrait,
-    hosts: &[String],
+    hosts: &[&str],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     use remote_host::Column as C;
     let known_good: std::collections::HashSet<String> = remote_host::Entity::find()
         .select_only()
         .column(C::Host)
-        .filter(C::Host.is_in(hosts.iter().map(String::as_str)))
+        .filter(C::Host.is_in(hosts.iter().copied()))
         .filter(C::State.eq(REACHABLE))
         .filter(C::ConsecutiveFailures.eq(0))
         .filter(C::FailingSince.is_null())
@@ -285,14 +285,18 @@ pub async fn hosts_succeeded(
         .await?
         .into_iter()
         .collect();
-    let mut changed: Vec<&String> = hosts.iter().filter(|h| !known_good.contains(*h)).collect();
+    let mut changed: Vec<&str> = hosts
+        .iter()
+        .copied()
+        .filter(|h| !known_good.contains(*h))
+        .collect();
     changed.sort();
     changed.dedup();
     if changed.is_empty() {
         return Ok(());
     }
     remote_host::Entity::insert_many(changed.into_iter().map(|host| remote_host::ActiveModel {
-        host: Set(host.clone()),
+        host: Set(host.to_string()),
         state: Set(REACHABLE.to_string()),
         consecutive_failures: Set(0),
         failing_since: Set(None),

@@ -102,7 +102,7 @@ async fn store(db: &DatabaseConnection, batch: &[Success]) -> Result<(), DbErr> 
             .collect();
         queue::record_delivered(&txn, &ids, status, now).await?;
     }
-    let hosts: Vec<String> = batch.iter().map(|s| s.host.clone()).collect();
+    let hosts: Vec<&str> = batch.iter().map(|s| s.host.as_str()).collect();
     queue::hosts_succeeded(&txn, &hosts, now).await?;
     txn.commit().await
 }

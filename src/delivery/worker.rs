@@ -52,6 +52,9 @@ pub struct Worker {
     payloads: Arc<Mutex<HashMap<i64, (i64, Payload)>>>,
     /// Records successes in batches (`delivery::recorder`).
     recorder: Recorder,
+    /// How many slots must be free, while sends are under way, before the worker claims again
+    /// (`claim_batch`).
+    claim_batch: usize,
 }
 
 /// How many bodies stay cached; a fan-out uses one at a time, so this is generous.
@@ -87,12 +90,9 @@ impl Worker {
             payloads: Arc::new(Mutex::new(HashMap::new())),
             last_expiry: Arc::new(Mutex::new(None)),
             recorder: Recorder::start(state.db.clone()),
+            claim_batch: claim_batch(permits),
             state,
         }
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.state.settings.delivery.max_concurrency
     }
 
     fn schedule(&self) -> Schedule {
@@ -171,7 +171,7 @@ impl Worker {
     async fn fill(&self, tasks: &mut JoinSet<()>) -> Result<usize, DbErr> {
         self.expire_parked_now_and_then().await?;
         let free = self.global.available_permits();
-        if free == 0 || (!tasks.is_empty() && free < claim_batch(self.max_concurrency())) {
+        if free == 0 || (!tasks.is_empty() && free < self.claim_batch) {
             return Ok(0);
         }
         let lease = Duration::from_secs(
