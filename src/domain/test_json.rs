@@ -97,6 +97,12 @@ pub fn html_fragments() -> impl Strategy<Value = String> {
 /// escaped, is fine): a scripting or embedding element, an event handler or style attribute, a
 /// link or source that is neither http(s) nor a same-page fragment.
 pub fn live_danger(html: &str) -> Option<String> {
+    live_danger_beside(html, &[])
+}
+
+/// [`live_danger`], where links may also start with one of `also_allowed` (`mailto:` in what
+/// members write: CommonMark makes `<name@host>` an email link).
+pub fn live_danger_beside(html: &str, also_allowed: &[&str]) -> Option<String> {
     let fragment = scraper::Html::parse_fragment(html);
     for node in fragment.tree.nodes() {
         let Some(element) = node.value().as_element() else {
@@ -120,7 +126,8 @@ pub fn live_danger(html: &str) -> Option<String> {
                 let value = value.trim().to_ascii_lowercase();
                 if !(value.starts_with("https://")
                     || value.starts_with("http://")
-                    || value.starts_with('#'))
+                    || value.starts_with('#')
+                    || also_allowed.iter().any(|prefix| value.starts_with(prefix)))
                 {
                     return Some(format!("{attribute}={value} on <{name}>"));
                 }
