@@ -18,6 +18,7 @@ use crate::db::entity::{
     follower::STATE_ACCEPTED,
     remote_host::{self, REACHABLE, UNREACHABLE},
 };
+use crate::db::in_list;
 
 /// The host (with a non-default port) a delivery goes to: the unit of per-host limits and of
 /// reachability.
@@ -176,7 +177,7 @@ pub async fn claim(
         .order_by(C::Id, sea_orm::Order::Asc)
         .limit(limit);
     if !skip_hosts.is_empty() {
-        candidates.and_where(Expr::col(C::Host).is_not_in(skip_hosts.iter().cloned()));
+        candidates.and_where(Expr::col(C::Host).is_not_in(in_list(skip_hosts.iter().cloned())));
     }
     if db.get_database_backend() == DbBackend::Postgres {
         candidates.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
@@ -275,7 +276,7 @@ pub async fn hosts_succeeded(
     let known_good: std::collections::HashSet<String> = remote_host::Entity::find()
         .select_only()
         .column(C::Host)
-        .filter(C::Host.is_in(hosts.iter().copied()))
+        .filter(C::Host.is_in(in_list(hosts.iter().copied())))
         .filter(C::State.eq(REACHABLE))
         .filter(C::ConsecutiveFailures.eq(0))
         .filter(C::FailingSince.is_null())
@@ -337,7 +338,7 @@ pub async fn record_delivered(
         .col_expr(C::LastStatus, Expr::value(Some(i32::from(status))))
         .col_expr(C::LastError, Expr::value(None::<String>))
         .col_expr(C::FinishedAt, Expr::value(Some(now)))
-        .filter(C::Id.is_in(ids.iter().copied()))
+        .filter(C::Id.is_in(in_list(ids.iter().copied())))
         .exec(db)
         .await?;
     Ok(())

@@ -32,6 +32,7 @@ use crate::{
         remote_host::{self, UNREACHABLE},
     },
     db::group_commit::{BatchWriter, Gathering, GroupCommit},
+    db::in_list,
     delivery::queue,
     domain::post::Status,
 };
@@ -230,7 +231,7 @@ async fn store(
         .flat_map(|(a, host)| [a.actor.actor_url.as_str(), host.as_str()])
         .collect();
     let rules = block::Entity::find()
-        .filter(block::Column::Target.is_in(targets))
+        .filter(block::Column::Target.is_in(in_list(targets)))
         .all(&txn)
         .await?;
     for ((a, host), outcome) in arrivals.iter().zip(&hosts).zip(outcomes.iter_mut()) {
@@ -251,7 +252,7 @@ async fn store(
     let down: Vec<String> = remote_host::Entity::find()
         .select_only()
         .column(remote_host::Column::Host)
-        .filter(remote_host::Column::Host.is_in(senders))
+        .filter(remote_host::Column::Host.is_in(in_list(senders)))
         .filter(remote_host::Column::State.eq(UNREACHABLE))
         .into_tuple()
         .all(&txn)
@@ -275,7 +276,7 @@ async fn store(
         post::Entity::find()
             .select_only()
             .columns([post::Column::PublicId, post::Column::Id])
-            .filter(post::Column::PublicId.is_in(post_ids))
+            .filter(post::Column::PublicId.is_in(in_list(post_ids)))
             .filter(post::Column::Status.eq(Status::Published.as_str()))
             .into_tuple::<(String, i64)>()
             .all(&txn)
@@ -300,7 +301,7 @@ async fn store(
             .flatten()
             .collect();
         comments = comment::Entity::find()
-            .filter(comment::Column::ObjectUrl.is_in(named))
+            .filter(comment::Column::ObjectUrl.is_in(in_list(named)))
             .all(&txn)
             .await?
             .into_iter()
@@ -419,7 +420,7 @@ async fn store(
         .collect();
     if !unclaimed.is_empty() {
         received_activity::Entity::delete_many()
-            .filter(received_activity::Column::ActivityUrl.is_in(unclaimed))
+            .filter(received_activity::Column::ActivityUrl.is_in(in_list(unclaimed)))
             .exec(&txn)
             .await?;
     }
@@ -439,7 +440,7 @@ async fn trusted<'a>(
     let following: Vec<String> = follower::Entity::find()
         .select_only()
         .column(follower::Column::ActorUrl)
-        .filter(follower::Column::ActorUrl.is_in(authors.keys().copied()))
+        .filter(follower::Column::ActorUrl.is_in(in_list(authors.keys().copied())))
         .filter(follower::Column::State.eq(follower::STATE_ACCEPTED))
         .into_tuple()
         .all(txn)
@@ -447,7 +448,7 @@ async fn trusted<'a>(
     let approved: Vec<i64> = comment::Entity::find()
         .select_only()
         .column(comment::Column::AuthorId)
-        .filter(comment::Column::AuthorId.is_in(authors.values().copied()))
+        .filter(comment::Column::AuthorId.is_in(in_list(authors.values().copied())))
         .filter(comment::Column::State.eq(APPROVED))
         .into_tuple()
         .all(txn)
