@@ -13,7 +13,7 @@ use crate::{
     config::{ConfigError, Settings},
     db,
     error::AppError,
-    federation::{self, client::FederationClient, fetch::Fetcher},
+    federation::{self, client::FederationClient, fetch::Fetcher, http::OutgoingPolicy},
     server, service,
     state::AppState,
     web,
@@ -39,9 +39,12 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
     db::migrate(&db).await?;
     let collective = service::actor::ensure_local_actor(&db, &settings.collective.username).await?;
-    let fetcher = Fetcher::new(settings.federation.allow_private_network)?;
+    federation::http_signature::start_signing_threads();
+    // One policy, so one resolver and one cache of names for every outgoing client.
+    let policy = OutgoingPolicy::new(settings.federation.allow_private_network);
+    let fetcher = Fetcher::with_policy(policy.clone())?;
     let urls = crate::domain::urls::Urls::new(settings.instance.base_url.clone());
-    let federation = FederationClient::new(&settings, &urls, &collective).await?;
+    let federation = FederationClient::with_policy(&settings, &urls, &collective, policy).await?;
     Ok(AppState::new(
         settings, db, db_queries, collective, fetcher, federation,
     ))

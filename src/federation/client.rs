@@ -162,21 +162,12 @@ pub struct FederationClient {
 }
 
 impl FederationClient {
-    /// Builds the client, through the one outgoing policy (`federation::http`): every request
-    /// it sends — signed GETs, delivery POSTs — has its URL checked and its host's addresses
-    /// filtered at connect time, unless `federation.allow_private_network` is on (then plain
-    /// http and explicit ports are allowed too, for development and tests). Redirects are not
-    /// followed: a fetched document must carry the id of the URL asked for.
-    pub async fn new(
-        settings: &Settings,
-        urls: &Urls,
-        collective: &local_actor::Model,
-    ) -> anyhow::Result<Self> {
-        let policy = OutgoingPolicy::new(settings.federation.allow_private_network);
-        FederationClient::with_policy(settings, urls, collective, policy).await
-    }
-
-    /// The client under another outgoing policy (tests inject a resolver).
+    /// Builds the client signing as local actor `collective`, through the one outgoing policy
+    /// (`federation::http`): every request it sends — signed GETs, delivery POSTs — has its
+    /// URL checked and its host's addresses filtered at connect time, unless
+    /// `federation.allow_private_network` is on (then plain http and explicit ports are
+    /// allowed too, for development and tests). Redirects are not followed: a fetched
+    /// document must carry the id of the URL asked for.
     pub async fn with_policy(
         settings: &Settings,
         urls: &Urls,
@@ -445,7 +436,9 @@ impl Signers {
             .one(&state.db)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no local actor {actor_id}"))?;
-        let client = FederationClient::new(&state.settings, &state.urls, &row).await?;
+        let policy = state.federation.policy.clone();
+        let client =
+            FederationClient::with_policy(&state.settings, &state.urls, &row, policy).await?;
         cache.insert(actor_id, client.clone());
         Ok(client)
     }

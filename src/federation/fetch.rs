@@ -44,11 +44,7 @@ pub enum FetchError {
 }
 
 impl Fetcher {
-    pub fn new(allow_private_network: bool) -> Result<Fetcher, reqwest::Error> {
-        Fetcher::with_policy(OutgoingPolicy::new(allow_private_network))
-    }
-
-    /// A fetcher under another policy (tests inject a resolver).
+    /// The fetcher of an outgoing policy (the application's, or one with a test resolver).
     pub fn with_policy(policy: OutgoingPolicy) -> Result<Fetcher, reqwest::Error> {
         let client = policy.client(TIMEOUT, Redirects::Follow(MAX_REDIRECTS))?;
         Ok(Fetcher { client, policy })

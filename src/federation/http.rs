@@ -56,7 +56,8 @@ pub trait Lookup: Send + Sync + 'static {
     fn lookup(&self, host: &str) -> LookupFuture;
 }
 
-/// The system resolver (`getaddrinfo` through tokio).
+/// The system resolver (`getaddrinfo` on Tokio's blocking pool): what Tribune falls back to
+/// when [`CachingLookup`] cannot read the system's resolver configuration.
 pub struct SystemLookup;
 
 impl Lookup for SystemLookup {
@@ -65,6 +66,36 @@ impl Lookup for SystemLookup {
         Box::pin(async move {
             let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
             Ok(addrs.map(|a| a.ip()).collect())
+        })
+    }
+}
+
+/// Tribune's resolver: hickory's, asynchronous, configured like the system's
+/// (`/etc/resolv.conf`, `/etc/hosts`), keeping answers for their TTL. A fan-out reaches the
+/// same instances with every post, a thousand names at a time: `getaddrinfo` asked the DNS
+/// server again each time, from a thread of Tokio's blocking pool per concurrent lookup.
+/// Cached answers are as safe as fresh ones: [`FilteringResolver`] checks the addresses on
+/// every use, and they are the ones connected to.
+pub struct CachingLookup(hickory_resolver::TokioResolver);
+
+impl CachingLookup {
+    /// The resolver of the system's configuration.
+    pub fn from_system() -> Result<CachingLookup, hickory_resolver::net::NetError> {
+        let resolver = hickory_resolver::Resolver::builder_tokio()?.build()?;
+        Ok(CachingLookup(resolver))
+    }
+}
+
+impl Lookup for CachingLookup {
+    fn lookup(&self, host: &str) -> LookupFuture {
+        let resolver = self.0.clone();
+        let host = host.to_string();
+        Box::pin(async move {
+            let answers = resolver
+                .lookup_ip(host.as_str())
+                .await
+                .map_err(io::Error::other)?;
+            Ok(answers.iter().collect())
         })
     }
 }
@@ -86,9 +117,18 @@ pub struct OutgoingPolicy {
 }
 
 impl OutgoingPolicy {
-    /// The policy with the system resolver.
+    /// The policy with Tribune's resolver ([`CachingLookup`]; `getaddrinfo` if the system's
+    /// resolver configuration cannot be read). Build it once and clone it: clones share the
+    /// resolver and its cache.
     pub fn new(allow_private_network: bool) -> OutgoingPolicy {
-        OutgoingPolicy::with_lookup(allow_private_network, Arc::new(SystemLookup))
+        let lookup: Arc<dyn Lookup> = match CachingLookup::from_system() {
+            Ok(caching) => Arc::new(caching),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the system's resolver configuration; names of other servers are resolved with getaddrinfo, uncached");
+                Arc::new(SystemLookup)
+            }
+        };
+        OutgoingPolicy::with_lookup(allow_private_network, lookup)
     }
 
     /// The policy with another resolver (tests).
@@ -400,6 +440,29 @@ mod tests {
             let url = Url::parse(url).expect("url");
             assert!(policy.check_url(&url).is_ok(), "{url}");
         }
+    }
+
+    #[tokio::test]
+    async fn tribunes_resolver_answers_from_the_systems_configuration() {
+        // `localhost` is answered without asking a DNS server (RFC 6761, and /etc/hosts), so
+        // this holds on any machine, networked or not.
+        let lookup = CachingLookup::from_system().expect("the system's resolver configuration");
+        for _ in 0..2 {
+            let addrs = lookup
+                .lookup("localhost")
+                .await
+                .expect("localhost resolves");
+            assert!(
+                addrs.contains(&IpAddr::from([127, 0, 0, 1])),
+                "localhost is 127.0.0.1: {addrs:?}"
+            );
+        }
+        // Through the policy: allowed only where private networks are.
+        let private = OutgoingPolicy::new(true);
+        assert!(resolve(&private, "localhost").await.is_ok());
+        let public = OutgoingPolicy::new(false);
+        let err = resolve(&public, "localhost").await.expect_err("refused");
+        assert!(err.contains("private, loopback or reserved"), "{err}");
     }
 
     #[tokio::test]
