@@ -636,18 +636,23 @@ fn sign_1000_ms(fx: &Fixture) -> f64 {
     1e6 / num(&measured, "aws_sign")
 }
 
-/// Runs a fan-out (`scenario` returns its time) between two measures of its baseline, the
-/// signing time, and records both (`[time key, baseline key]`): the machine's speed drifts
-/// from one second to the next, so the baseline of a fan-out is the mean of the measures just
-/// around it.
-async fn with_sign_baseline(
+/// Publishes `text` and waits until the stand-ins have received `posts` POSTs, between two
+/// measures of its baseline, the signing time; records the time under `time_key` and the mean
+/// of the two measures under `sign_key` (the machine's speed drifts from one second to the
+/// next, so a fan-out's baseline is measured just around it).
+async fn timed_fanout(
     fx: &Fixture,
+    tribune: &Tribune,
+    token: &str,
+    text: &str,
+    posts: f64,
     f: &mut Figures,
     [time_key, sign_key]: [&'static str; 2],
-    scenario: impl std::future::Future<Output = f64>,
 ) {
     let before = sign_1000_ms(fx);
-    let took = scenario.await;
+    let started = Instant::now();
+    publish(fx, tribune, token, text).await;
+    let took = wait_posts(fx, posts, started).await;
     let after = sign_1000_ms(fx);
     f.insert(time_key, took);
     f.insert(sign_key, (before + after) / 2.0);
@@ -664,17 +669,15 @@ async fn fanout(fx: &Fixture, tribune: &Tribune, prepared: &Prepared, f: &mut Fi
     let instances = fx.bases.len() as f64;
 
     control(fx, "reset").await;
-    with_sign_baseline(fx, f, ["fanout.all_ms", "fanout.all_sign_ms"], async {
-        let started = Instant::now();
-        publish(
-            fx,
-            tribune,
-            &prepared.token,
-            "Un message pour dix mille abonné·es.",
-        )
-        .await;
-        wait_posts(fx, instances, started).await
-    })
+    timed_fanout(
+        fx,
+        tribune,
+        &prepared.token,
+        "Un message pour dix mille abonné·es.",
+        instances,
+        f,
+        ["fanout.all_ms", "fanout.all_sign_ms"],
+    )
     .await;
     // Anything beyond one POST per instance would arrive now.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -685,21 +688,14 @@ async fn fanout(fx: &Fixture, tribune: &Tribune, prepared: &Prepared, f: &mut Fi
     control(fx, "reset").await;
     control(fx, "hang/1").await;
     let healthy = instances - (instances / 10.0).ceil();
-    with_sign_baseline(
+    timed_fanout(
         fx,
+        tribune,
+        &prepared.token,
+        "Un second message, des serveurs muets.",
+        healthy,
         f,
         ["fanout.healthy_ms", "fanout.healthy_sign_ms"],
-        async {
-            let started = Instant::now();
-            publish(
-                fx,
-                tribune,
-                &prepared.token,
-                "Un second message, des serveurs muets.",
-            )
-            .await;
-            wait_posts(fx, healthy, started).await
-        },
     )
     .await;
     control(fx, "hang/0").await;
