@@ -87,6 +87,15 @@ pub async fn connect_counted(
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|connection, _| {
+                Box::pin(async move {
+                    let mut handle = connection.lock_handle().await?;
+                    stable_query_plans(&mut handle);
+                    Ok(())
+                })
+            })
         });
     let mut db = Database::connect(options).await?;
     let counter = QueryCounter::default();
@@ -95,6 +104,34 @@ pub async fn connect_counted(
     // A pool connects lazily on some backends; make an unreachable database fail here, at start-up.
     db.ping().await?;
     Ok((db, counter))
+}
+
+/// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) on a
+/// pooled connection: plans no longer depend on the values bound to a statement. Without it,
+/// SQLite reads a bound `LIMIT ?` while planning and marks the statement expired whenever that
+/// parameter is bound again, so every cached statement with one — each sea-orm `.one()`, the
+/// delivery claim — was prepared again on every execution (22 % of SQLite's thread during a
+/// fan-out, in `perf`). Tribune has no partial index nor `LIKE` lookup whose plan would need
+/// the bound value.
+fn stable_query_plans(handle: &mut sea_orm::sqlx::sqlite::LockedSqliteHandle<'_>) {
+    use rusqlite::ffi;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the open connection behind the locked handle, which keeps every other
+    // use of it out until it is dropped; the option takes an int and an optional int pointer.
+    let status = unsafe {
+        ffi::sqlite3_db_config(
+            db,
+            ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as std::ffi::c_int,
+            std::ptr::null_mut::<std::ffi::c_int>(),
+        )
+    };
+    if status != ffi::SQLITE_OK {
+        tracing::warn!(
+            status,
+            "SQLite refused the query planner stability option; statements with a bound LIMIT are prepared again on each use"
+        );
+    }
 }
 
 /// Applies pending migrations. On PostgreSQL they run inside one transaction holding an
@@ -135,7 +172,56 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 
 #[cfg(test)]
 mod tests {
-    use super::in_list;
+    use super::*;
+
+    /// Whether SQLite's query planner stability guarantee is on for this connection.
+    async fn plans_without_bound_values(
+        connection: &mut sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>,
+    ) -> bool {
+        use rusqlite::ffi;
+        let mut handle = connection.lock_handle().await.expect("its handle");
+        let mut on: std::ffi::c_int = 0;
+        // SAFETY: as in `stable_query_plans`; -1 asks for the current setting, written to `on`.
+        unsafe {
+            ffi::sqlite3_db_config(
+                handle.as_raw_handle().as_ptr(),
+                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                -1 as std::ffi::c_int,
+                &mut on as *mut std::ffi::c_int,
+            );
+        }
+        on == 1
+    }
+
+    #[tokio::test]
+    async fn every_pooled_sqlite_connection_plans_without_bound_values() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            ..Settings::default()
+        };
+        let db = connect(&settings).await.expect("opens");
+        // Three connections held at once: three distinct connections, each checked.
+        let pool = db.get_sqlite_connection_pool();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(pool.acquire().await.expect("a pooled connection"));
+        }
+        for connection in &mut held {
+            assert!(plans_without_bound_values(connection).await);
+        }
+        drop(held);
+        // A statement with a bound LIMIT still answers what it should.
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "SELECT value FROM json_each('[1,2,3]') LIMIT ?",
+                [2i64.into()],
+            ))
+            .await
+            .expect("query");
+        assert_eq!(rows.len(), 2);
+    }
 
     #[test]
     fn in_lists_are_padded_to_a_power_of_two_with_their_last_value() {
