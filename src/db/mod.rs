@@ -15,6 +15,7 @@ pub mod stats;
 pub mod version;
 
 use std::{
+    ffi::c_int,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -26,7 +27,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
     TransactionTrait,
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    sqlx::sqlite::{LockedSqliteHandle, SqliteJournalMode, SqliteSynchronous},
 };
 
 use crate::config::{DatabaseKind, Settings, database_kind};
@@ -113,25 +114,33 @@ pub async fn connect_counted(
 /// delivery claim — was prepared again on every execution (22 % of SQLite's thread during a
 /// fan-out, in `perf`). Tribune has no partial index nor `LIKE` lookup whose plan would need
 /// the bound value.
-fn stable_query_plans(handle: &mut sea_orm::sqlx::sqlite::LockedSqliteHandle<'_>) {
-    use rusqlite::ffi;
-    let db = handle.as_raw_handle().as_ptr();
-    // SAFETY: `db` is the open connection behind the locked handle, which keeps every other
-    // use of it out until it is dropped; the option takes an int and an optional int pointer.
-    let status = unsafe {
-        ffi::sqlite3_db_config(
-            db,
-            ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
-            1 as std::ffi::c_int,
-            std::ptr::null_mut::<std::ffi::c_int>(),
-        )
-    };
-    if status != ffi::SQLITE_OK {
+fn stable_query_plans(handle: &mut LockedSqliteHandle<'_>) {
+    let (status, _) = query_planner_stability(handle, 1);
+    if status != rusqlite::ffi::SQLITE_OK {
         tracing::warn!(
             status,
             "SQLite refused the query planner stability option; statements with a bound LIMIT are prepared again on each use"
         );
     }
+}
+
+/// `SQLITE_DBCONFIG_ENABLE_QPSG` on the connection behind `handle`: `setting` 1 turns it on,
+/// 0 off, -1 leaves it as it is. Returns SQLite's status and whether it is now on.
+fn query_planner_stability(handle: &mut LockedSqliteHandle<'_>, setting: c_int) -> (c_int, bool) {
+    use rusqlite::ffi;
+    let mut on: c_int = 0;
+    // SAFETY: the pointer is the open connection behind the locked handle, which keeps every
+    // other use of it out until the handle is dropped; this option takes an int and a pointer
+    // to an int that SQLite writes the resulting setting to.
+    let status = unsafe {
+        ffi::sqlite3_db_config(
+            handle.as_raw_handle().as_ptr(),
+            ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+            setting,
+            &mut on as *mut c_int,
+        )
+    };
+    (status, on == 1)
 }
 
 /// Applies pending migrations. On PostgreSQL they run inside one transaction holding an
@@ -174,25 +183,6 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 mod tests {
     use super::*;
 
-    /// Whether SQLite's query planner stability guarantee is on for this connection.
-    async fn plans_without_bound_values(
-        connection: &mut sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>,
-    ) -> bool {
-        use rusqlite::ffi;
-        let mut handle = connection.lock_handle().await.expect("its handle");
-        let mut on: std::ffi::c_int = 0;
-        // SAFETY: as in `stable_query_plans`; -1 asks for the current setting, written to `on`.
-        unsafe {
-            ffi::sqlite3_db_config(
-                handle.as_raw_handle().as_ptr(),
-                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
-                -1 as std::ffi::c_int,
-                &mut on as *mut std::ffi::c_int,
-            );
-        }
-        on == 1
-    }
-
     #[tokio::test]
     async fn every_pooled_sqlite_connection_plans_without_bound_values() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -208,7 +198,10 @@ mod tests {
             held.push(pool.acquire().await.expect("a pooled connection"));
         }
         for connection in &mut held {
-            assert!(plans_without_bound_values(connection).await);
+            let mut handle = connection.lock_handle().await.expect("its handle");
+            let (status, on) = query_planner_stability(&mut handle, -1);
+            assert_eq!(status, rusqlite::ffi::SQLITE_OK);
+            assert!(on, "every pooled connection plans without bound values");
         }
         drop(held);
         // A statement with a bound LIMIT still answers what it should.
