@@ -5,6 +5,10 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use tribune::{app, cli, config::Settings, db, domain::member::Role};
 
+/// Every allocation of the process (see Cargo.toml for why not glibc's).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tribune",

@@ -43,6 +43,8 @@ pub struct Inner {
     pub data_version: crate::db::version::DataVersion,
     /// Remote actors read or fetched lately (`federation::remote_actor`).
     pub recent_actors: crate::federation::remote_actor::RecentActors,
+    /// Their public keys, parsed (`federation::signature`).
+    pub verifying_keys: crate::federation::signature::KeyCache,
     /// The writer that stores verified likes, boosts and replies in batches
     /// (`service::intake`).
     pub intake: crate::service::intake::Intake,
@@ -74,6 +76,7 @@ impl AppState {
             responses: crate::db::cache::FreshCache::new(crate::web::cached::CAPACITY),
             data_version,
             recent_actors: Default::default(),
+            verifying_keys: Default::default(),
             intake,
         }))
     }

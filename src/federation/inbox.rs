@@ -211,27 +211,24 @@ pub async fn receive(
         .to_string();
     // One RSA public-key operation with aws-lc (~15 µs measured, ~8× faster than the `rsa`
     // crate): cheaper than a hop to the blocking pool, so it runs on the async thread.
-    if signature::verify(
-        method,
-        &path_and_query,
-        headers,
-        &remote.public_key_pem,
-        window,
-    )
-    .is_err()
-    {
+    let verified = |pem: &str| {
+        let key = state.verifying_keys.key(pem)?;
+        signature::verify(
+            method,
+            &path_and_query,
+            headers,
+            &params.headers,
+            &key,
+            window,
+        )
+    };
+    if verified(&remote.public_key_pem).is_err() {
         // The key may have rotated since it was cached: fetch the actor again, once.
         let fresh = refetch(state, &context, &actor).await?;
         if fresh.public_key_pem == remote.public_key_pem {
             return Err(SignatureError::BadSignature.into());
         }
-        signature::verify(
-            method,
-            &path_and_query,
-            headers,
-            &fresh.public_key_pem,
-            window,
-        )?;
+        verified(&fresh.public_key_pem)?;
         remote = fresh;
     }
 

@@ -2,7 +2,11 @@
 //! header's form, the signed headers, the `Date` window and the `Digest` of the exact body are
 //! all checked before any key is fetched or any RSA work is done.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use axum::http::{HeaderMap, Method};
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -183,20 +187,61 @@ pub fn public_key(pem: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_pem(pem).ok()
 }
 
-/// Verifies the signature with `public_key_pem` (SPKI or PKCS#1 PEM). One RSA public-key
-/// operation with aws-lc (~15 µs for 2048 bits, measured): cheap enough for the async threads.
+/// Public keys of remote actors, parsed once. Parsing a PEM and aws-lc's set-up of the
+/// modulus's Montgomery form, redone for every activity, cost about half as much as the RSA
+/// verification itself (`perf`, inbox under load). Keyed by the PEM text, so a rotated key is
+/// simply another entry; at most [`KeyCache::CAPACITY`] entries (about 2 KB each), then it
+/// starts afresh.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: Mutex<HashMap<String, Arc<VerifyingKey>>>,
+}
+
+impl KeyCache {
+    /// As many keys as actors kept in memory (`remote_actor::RecentActors::CAPACITY`).
+    pub const CAPACITY: usize = 4096;
+
+    /// The key of `pem` (SPKI or PKCS#1), parsed on first use.
+    pub fn key(&self, pem: &str) -> Result<Arc<VerifyingKey>, SignatureError> {
+        if let Some(key) = self.lock().get(pem) {
+            return Ok(Arc::clone(key));
+        }
+        let key = Arc::new(public_key(pem).ok_or(SignatureError::BadKey)?);
+        let mut keys = self.lock();
+        if keys.len() >= Self::CAPACITY {
+            keys.clear();
+        }
+        keys.insert(pem.to_string(), Arc::clone(&key));
+        Ok(key)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<VerifyingKey>>> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Verifies the signature of a request whose `Signature` header names the `covered` headers
+/// ([`SignatureParams::headers`]) with `key`. One RSA public-key operation with aws-lc (~15 µs
+/// for 2048 bits, measured): cheap enough for the async threads.
 pub fn verify(
     method: &Method,
     path_and_query: &str,
     headers: &HeaderMap,
-    public_key_pem: &str,
+    covered: &[String],
+    key: &VerifyingKey,
     window: Duration,
 ) -> Result<(), SignatureError> {
-    let key = public_key(public_key_pem).ok_or(SignatureError::BadKey)?;
+    // Only what the signing string reads: the signature itself and the covered headers (the
+    // last value of each, as a map of all headers would keep).
     let mut map = BTreeMap::new();
-    for (name, value) in headers {
-        if let Ok(value) = value.to_str() {
-            map.insert(name.as_str().to_string(), value.to_string());
+    let wanted = ["signature", "authorization"]
+        .into_iter()
+        .chain(covered.iter().map(String::as_str));
+    for name in wanted {
+        if let Some(value) = headers.get_all(name).iter().next_back()
+            && let Ok(value) = value.to_str()
+        {
+            map.insert(name.to_string(), value.to_string());
         }
     }
     let unverified = http_signature_normalization::Config::new()
@@ -303,6 +348,31 @@ mod tests {
             check_digest(&HeaderMap::new(), body),
             Err(SignatureError::MissingDigest)
         );
+    }
+
+    #[test]
+    fn the_key_cache_parses_each_pem_once_and_refuses_what_is_not_a_key() {
+        let pair = super::super::http_signature::generate_key_pair().expect("generates");
+        let cache = KeyCache::default();
+        let first = cache.key(&pair.public_key_pem).expect("parses");
+        let again = cache.key(&pair.public_key_pem).expect("cached");
+        assert!(Arc::ptr_eq(&first, &again), "the second use parses nothing");
+        assert_eq!(
+            cache
+                .key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .err(),
+            Some(SignatureError::BadKey)
+        );
+        assert_eq!(cache.lock().len(), 1, "a refused PEM is not kept");
+        // Full: it starts afresh rather than growing.
+        for i in 0..KeyCache::CAPACITY {
+            cache
+                .lock()
+                .insert(format!("filler {i}"), Arc::clone(&first));
+        }
+        let other = super::super::http_signature::generate_key_pair().expect("generates");
+        cache.key(&other.public_key_pem).expect("parses");
+        assert_eq!(cache.lock().len(), 1);
     }
 
     #[test]

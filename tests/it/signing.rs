@@ -551,11 +551,16 @@ async fn signed_gets_verify_and_fetched_documents_are_checked(backend: Backend) 
     assert_eq!(fields["headers"], "(request-target) accept date host");
     let accept = headers["accept"].to_str().expect("accept");
     assert!(accept.contains("application/activity+json"), "{accept}");
+    let covered = signature::parse_params(&headers)
+        .expect("signature")
+        .headers;
+    let key = signature::public_key(&app.state.collective.public_key_pem).expect("key");
     signature::verify(
         &Method::GET,
         &path,
         &headers,
-        &app.state.collective.public_key_pem,
+        &covered,
+        &key,
         Duration::from_secs(300),
     )
     .expect("the signed GET verifies");
