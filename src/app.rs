@@ -38,6 +38,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         .await
         .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
     db::migrate(&db).await?;
+    let batch_db = db::connect_batch_writer(&settings, &db, &db_queries)
+        .await
+        .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
     let collective = service::actor::ensure_local_actor(&db, &settings.collective.username).await?;
     federation::http_signature::start_signing_threads();
     // One policy, so one resolver and one cache of names for every outgoing client.
@@ -46,7 +49,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     let urls = crate::domain::urls::Urls::new(settings.instance.base_url.clone());
     let federation = FederationClient::with_policy(&settings, &urls, &collective, policy).await?;
     Ok(AppState::new(
-        settings, db, db_queries, collective, fetcher, federation,
+        settings, db, batch_db, db_queries, collective, fetcher, federation,
     ))
 }
 

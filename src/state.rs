@@ -22,6 +22,9 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub settings: Settings,
     pub db: DatabaseConnection,
+    /// The connection the batch writers share (`db::connect_batch_writer`): on SQLite a pool
+    /// of one, whose page cache stays warm from one batch to the next.
+    pub batch_db: DatabaseConnection,
     /// Statements run on `db` so far (read-only: `db_queries.total()`).
     pub db_queries: QueryCounter,
     pub urls: Urls,
@@ -54,6 +57,7 @@ impl AppState {
     pub fn new(
         settings: Settings,
         db: DatabaseConnection,
+        batch_db: DatabaseConnection,
         db_queries: QueryCounter,
         collective: local_actor::Model,
         fetcher: Fetcher,
@@ -61,10 +65,11 @@ impl AppState {
     ) -> Self {
         let urls = Urls::new(settings.instance.base_url.clone());
         let data_version = crate::db::version::DataVersion::for_database(&db);
-        let intake = crate::service::intake::Intake::start(db.clone(), settings.clone());
+        let intake = crate::service::intake::Intake::start(batch_db.clone(), settings.clone());
         AppState(Arc::new(Inner {
             settings,
             db,
+            batch_db,
             db_queries,
             urls,
             collective,

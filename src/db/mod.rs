@@ -73,9 +73,21 @@ pub async fn connect_counted(
             ))
         })?;
     }
-    let mut options = ConnectOptions::new(url);
+    let mut db = Database::connect(options(settings, settings.database.max_connections)).await?;
+    let counter = QueryCounter::default();
+    let counting = counter.clone();
+    db.set_metric_callback(move |_| counting.count_one());
+    // A pool connects lazily on some backends; make an unreachable database fail here, at start-up.
+    db.ping().await?;
+    Ok((db, counter))
+}
+
+/// The pool's options: `max_connections` connections, and on SQLite WAL mode, the busy timeout,
+/// foreign keys, statement journals in memory and stable query plans on each connection.
+fn options(settings: &Settings, max_connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(settings.database_url());
     options
-        .max_connections(settings.database.max_connections)
+        .max_connections(max_connections)
         .connect_timeout(Duration::from_secs(
             settings.database.connect_timeout_seconds,
         ))
@@ -102,13 +114,39 @@ pub async fn connect_counted(
                 })
             })
         });
+    options
+}
+
+/// The connection the batch writers (`service::intake`, `delivery::recorder`) share, counted
+/// with `counter`. On SQLite, a pool of its own holding one connection, opened at first use:
+/// a connection keeps its page cache from one transaction to the next only while no other
+/// connection has written, and the main pool hands its connections out in turn, so every
+/// batch met a cold cache and read its pages back from the WAL (`pread`, ~10 % of SQLite's
+/// thread under inbox load). SQLite has one writer at a time anyway. On PostgreSQL, and on an
+/// in-memory SQLite database (another pool would open another database), the main pool.
+pub async fn connect_batch_writer(
+    settings: &Settings,
+    main: &DatabaseConnection,
+    counter: &QueryCounter,
+) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    if main.get_database_backend() != DbBackend::Sqlite {
+        return Ok(main.clone());
+    }
+    let file = main
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_string_lossy()
+        .into_owned();
+    if file.is_empty() || file.contains(":memory:") {
+        return Ok(main.clone());
+    }
+    let mut options = options(settings, 1);
+    options.connect_lazy(true);
     let mut db = Database::connect(options).await?;
-    let counter = QueryCounter::default();
     let counting = counter.clone();
     db.set_metric_callback(move |_| counting.count_one());
-    // A pool connects lazily on some backends; make an unreachable database fail here, at start-up.
-    db.ping().await?;
-    Ok((db, counter))
+    Ok(db)
 }
 
 /// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) on a

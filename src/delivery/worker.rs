@@ -89,7 +89,7 @@ impl Worker {
             in_flight_per_host: Arc::new(Mutex::new(HashMap::new())),
             payloads: Arc::new(Mutex::new(HashMap::new())),
             last_expiry: Arc::new(Mutex::new(None)),
-            recorder: Recorder::start(state.db.clone()),
+            recorder: Recorder::start(state.batch_db.clone()),
             claim_batch: claim_batch(permits),
             state,
         }
