@@ -25,7 +25,7 @@ pub struct Inner {
     /// The connection the batch writers share (`db::connect_batch_writer`): on SQLite a pool
     /// of one, whose page cache stays warm from one batch to the next.
     pub batch_db: DatabaseConnection,
-    /// Statements run on `db` so far (read-only: `db_queries.total()`).
+    /// Statements run on `db` and `batch_db` so far (read-only: `db_queries.total()`).
     pub db_queries: QueryCounter,
     pub urls: Urls,
     /// The collective's actor row (id and key pair); its profile comes from `settings.collective`.
