@@ -64,7 +64,8 @@ impl AppState {
         federation: FederationClient,
     ) -> Self {
         let urls = Urls::new(settings.instance.base_url.clone());
-        let data_version = crate::db::version::DataVersion::for_database(&db);
+        let data_version =
+            crate::db::version::DataVersion::for_database(&db, &settings.database_url());
         let intake = crate::service::intake::Intake::start(batch_db.clone(), settings.clone());
         AppState(Arc::new(Inner {
             settings,

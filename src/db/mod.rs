@@ -50,6 +50,12 @@ impl QueryCounter {
     fn count_one(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Counts the statements `db` runs from now on.
+    fn attach(&self, db: &mut DatabaseConnection) {
+        let counting = self.clone();
+        db.set_metric_callback(move |_| counting.count_one());
+    }
 }
 
 /// Opens the connection pool described by the settings. SQLite runs in WAL mode (readers never
@@ -75,8 +81,7 @@ pub async fn connect_counted(
     }
     let mut db = Database::connect(options(settings, settings.database.max_connections)).await?;
     let counter = QueryCounter::default();
-    let counting = counter.clone();
-    db.set_metric_callback(move |_| counting.count_one());
+    counter.attach(&mut db);
     // A pool connects lazily on some backends; make an unreachable database fail here, at start-up.
     db.ping().await?;
     Ok((db, counter))
@@ -129,17 +134,28 @@ pub async fn connect_batch_writer(
     main: &DatabaseConnection,
     counter: &QueryCounter,
 ) -> Result<DatabaseConnection, sea_orm::DbErr> {
-    if main.get_database_backend() != DbBackend::Sqlite {
-        return Ok(main.clone());
-    }
-    let url = settings.database_url();
-    if url.contains(":memory:") || url.contains("mode=memory") {
+    if main.get_database_backend() != DbBackend::Sqlite
+        || sqlite_in_memory(&settings.database_url())
+    {
         return Ok(main.clone());
     }
     let mut db = Database::connect(options(settings, 1)).await?;
-    let counting = counter.clone();
-    db.set_metric_callback(move |_| counting.count_one());
+    counter.attach(&mut db);
     Ok(db)
+}
+
+/// Whether the database at `url` is an SQLite database held in memory (`sqlite::memory:`,
+/// `sqlite://:memory:`, `mode=memory`): another pool opened from the same URL would be another
+/// database, and there is no file to open beside it. Read from the URL, since sqlx renames an
+/// in-memory database to a `file:sqlx-in-memory-N` name and keeps the flag to itself.
+pub fn sqlite_in_memory(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return false;
+    };
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    database.trim_start_matches("//") == ":memory:"
+        || url::form_urlencoded::parse(params.as_bytes())
+            .any(|(key, value)| key == "mode" && value == "memory")
 }
 
 /// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) on a
@@ -218,13 +234,18 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 mod tests {
     use super::*;
 
+    /// Default settings with the SQLite database in `dir`.
+    fn settings_in(dir: &std::path::Path) -> Settings {
+        Settings {
+            data_dir: dir.to_path_buf(),
+            ..Settings::default()
+        }
+    }
+
     #[tokio::test]
     async fn every_pooled_sqlite_connection_plans_without_bound_values() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = Settings {
-            data_dir: dir.path().to_path_buf(),
-            ..Settings::default()
-        };
+        let settings = settings_in(dir.path());
         let db = connect(&settings).await.expect("opens");
         // Three connections held at once: three distinct connections, each checked.
         let pool = db.get_sqlite_connection_pool();
@@ -254,10 +275,7 @@ mod tests {
     #[tokio::test]
     async fn the_batch_writers_have_one_sqlite_connection_of_their_own_on_the_same_file() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = Settings {
-            data_dir: dir.path().to_path_buf(),
-            ..Settings::default()
-        };
+        let settings = settings_in(dir.path());
         let (main, counter) = connect_counted(&settings).await.expect("opens");
         let batch = connect_batch_writer(&settings, &main, &counter)
             .await
@@ -327,6 +345,25 @@ mod tests {
                 .get_max_connections()
                 > 1
         );
+    }
+
+    #[test]
+    fn in_memory_sqlite_urls_are_told_from_files() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://?mode=memory",
+            "sqlite://tribune.db?cache=shared&mode=memory",
+        ] {
+            assert!(sqlite_in_memory(url), "{url}");
+        }
+        for url in [
+            "sqlite:///var/lib/tribune/tribune.db?mode=rwc",
+            "sqlite://memory.db",
+            "postgres://postgres@127.0.0.1/test?mode=memory",
+        ] {
+            assert!(!sqlite_in_memory(url), "{url}");
+        }
     }
 
     #[test]

@@ -45,14 +45,15 @@ enum Source {
 const PG_SNAPSHOT: &str = "SELECT pg_current_snapshot()::text";
 
 impl DataVersion {
-    /// The reader for `db`. Never fails: without a way to read versions, reads go uncached.
-    pub fn for_database(db: &DatabaseConnection) -> DataVersion {
+    /// The reader for `db`, opened from `url`. Never fails: without a way to read versions,
+    /// reads go uncached.
+    pub fn for_database(db: &DatabaseConnection, url: &str) -> DataVersion {
         match db.get_database_backend() {
             DatabaseBackend::Postgres => DataVersion(Source::Postgres(db.clone())),
             DatabaseBackend::Sqlite => {
                 let options = db.get_sqlite_connection_pool().connect_options();
                 let path = options.get_filename();
-                if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+                if path.as_os_str().is_empty() || super::sqlite_in_memory(url) {
                     return DataVersion(Source::Unknown);
                 }
                 match open_sqlite(path) {
