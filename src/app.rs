@@ -42,7 +42,6 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         .await
         .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
     let collective = service::actor::ensure_local_actor(&db, &settings.collective.username).await?;
-    federation::http_signature::start_signing_threads();
     // One policy, so one resolver and one cache of names for every outgoing client.
     let policy = OutgoingPolicy::new(settings.federation.allow_private_network);
     let fetcher = Fetcher::with_policy(policy.clone())?;
@@ -131,6 +130,9 @@ impl App {
     /// that `base_url` can name the real port).
     pub async fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<App> {
         let state = prepare(settings).await?;
+        // The server signs; the administration commands (which share `prepare`) do not, and
+        // would only pay for seeding threads they never use.
+        tokio::task::spawn_blocking(federation::http_signature::start_signing_threads).await?;
         Ok(App { listener, state })
     }
 

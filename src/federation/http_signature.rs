@@ -10,7 +10,11 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex, OnceLock, mpsc},
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+        mpsc,
+    },
 };
 
 use aws_lc_rs::{
@@ -229,22 +233,32 @@ pub async fn on_signing_thread<T: Send + 'static>(
     result.await.ok()
 }
 
-/// Starts the signing threads now rather than at the first signature (start-up calls it):
-/// each seeds aws-lc's random generator (RSA blinding draws from it) as it starts, and the
-/// first seeding in a process gathers jitter entropy — measured 30 ms of CPU, which
-/// otherwise fell on the first fan-out after a start.
+/// Starts the signing threads now rather than at the first signature (the server's start-up
+/// calls it, on a blocking thread): each seeds aws-lc's random generator (RSA blinding draws
+/// from it) as it starts, and the first seeding in a process gathers jitter entropy — measured
+/// 30 ms of CPU, which otherwise fell on the first fan-out after a start. Returns once every
+/// thread has seeded.
 pub fn start_signing_threads() {
     signing_queue();
 }
 
+/// How many signing threads have seeded aws-lc's random generator (read by the tests).
+static SEEDED_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// The signing threads' queue, started at the first call. That call returns only once every
+/// thread has seeded aws-lc's random generator: a process that exits while a thread is still
+/// seeding has aws-lc's exit-time clean-up free the entropy source under it, and aborts
+/// (seen: `tribune member list`, killed by SIGABRT one run in a few hundred).
 fn signing_queue() -> &'static Mutex<mpsc::Sender<SigningJob>> {
     static QUEUE: OnceLock<Mutex<mpsc::Sender<SigningJob>>> = OnceLock::new();
     QUEUE.get_or_init(|| {
         let (jobs, waiting) = mpsc::channel::<SigningJob>();
         let waiting = Arc::new(Mutex::new(waiting));
+        let (seeded_tx, seeded_rx) = mpsc::channel::<()>();
         let threads = std::thread::available_parallelism().map_or(2, usize::from);
         for n in 0..threads {
             let waiting = Arc::clone(&waiting);
+            let seeded_tx = seeded_tx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("tribune-sign-{n}"))
                 .spawn(move || {
@@ -252,6 +266,9 @@ fn signing_queue() -> &'static Mutex<mpsc::Sender<SigningJob>> {
                     if aws_lc_rs::rand::fill(&mut seeded).is_err() {
                         tracing::warn!("aws-lc's random generator cannot be seeded yet");
                     }
+                    SEEDED_THREADS.fetch_add(1, Ordering::SeqCst);
+                    let _ = seeded_tx.send(());
+                    drop(seeded_tx);
                     loop {
                         let job = match waiting.lock() {
                             Ok(waiting) => waiting.recv(),
@@ -267,6 +284,9 @@ fn signing_queue() -> &'static Mutex<mpsc::Sender<SigningJob>> {
                 tracing::error!(error = %err, "cannot start a signing thread");
             }
         }
+        // Every started thread sends once; the channel closes early only if one died.
+        drop(seeded_tx);
+        while seeded_rx.recv().is_ok() {}
         Mutex::new(jobs)
     })
 }
@@ -281,6 +301,13 @@ mod tests {
         let pair = activitypub_federation::http_signatures::generate_actor_keypair()
             .expect("the crate generates keys");
         (pair.private_key, pair.public_key)
+    }
+
+    #[test]
+    fn the_signing_threads_have_all_seeded_when_they_are_started() {
+        start_signing_threads();
+        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+        assert_eq!(SEEDED_THREADS.load(Ordering::SeqCst), threads);
     }
 
     #[test]

@@ -41,7 +41,8 @@ fn tribune(settings: &tribune::config::Settings, args: &[&str], stdin: &str) -> 
 fn stdout(output: &Output) -> String {
     assert!(
         output.status.success(),
-        "command failed: {}",
+        "command failed ({}): {}",
+        output.status,
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
