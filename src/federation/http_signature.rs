@@ -284,7 +284,7 @@ fn signing_queue() -> &'static Mutex<mpsc::Sender<SigningJob>> {
                 tracing::error!(error = %err, "cannot start a signing thread");
             }
         }
-        // Every started thread sends once; the channel closes early only if one died.
+        // Ends once every started thread has seeded and dropped its sender (or died).
         drop(seeded_tx);
         while seeded_rx.recv().is_ok() {}
         Mutex::new(jobs)
