@@ -34,13 +34,14 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
              are allowed for remote servers. Use this for development and tests only."
         );
     }
-    let (db, db_queries) = db::connect_counted(&settings)
-        .await
-        .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
+    let cannot_open = |e: sea_orm::DbErr| {
+        ConfigError::new("database.url", format!("cannot open the database: {e}"))
+    };
+    let (db, db_queries) = db::connect_counted(&settings).await.map_err(cannot_open)?;
     db::migrate(&db).await?;
     let batch_db = db::connect_batch_writer(&settings, &db, &db_queries)
         .await
-        .map_err(|e| ConfigError::new("database.url", format!("cannot open the database: {e}")))?;
+        .map_err(cannot_open)?;
     let collective = service::actor::ensure_local_actor(&db, &settings.collective.username).await?;
     // One policy, so one resolver and one cache of names for every outgoing client.
     let policy = OutgoingPolicy::new(settings.federation.allow_private_network);
@@ -198,7 +199,10 @@ impl App {
                 "deliveries still in flight after the grace period; they will be retried"
             );
         }
+        // Both pools: on SQLite the batch writers have their own (`db::connect_batch_writer`);
+        // elsewhere it is the main pool, and closing a closed pool does nothing.
         self.state.db.clone().close().await?;
+        self.state.batch_db.clone().close().await?;
         Ok(())
     }
 }
