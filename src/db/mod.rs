@@ -88,7 +88,8 @@ pub async fn connect_counted(
 }
 
 /// The pool's options: `max_connections` connections, and on SQLite WAL mode, the busy timeout,
-/// foreign keys, statement journals in memory and stable query plans on each connection.
+/// foreign keys, statement journals in memory, stable query plans and commits counted
+/// (`version::count_commits`) on each connection.
 fn options(settings: &Settings, max_connections: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(settings.database_url());
     options
@@ -115,6 +116,7 @@ fn options(settings: &Settings, max_connections: u32) -> ConnectOptions {
                 Box::pin(async move {
                     let mut handle = connection.lock_handle().await?;
                     stable_query_plans(&mut handle);
+                    version::count_commits(&mut handle);
                     Ok(())
                 })
             })
