@@ -277,6 +277,12 @@ mod tests {
         .expect("insert");
     }
 
+    /// A connection to `db`'s file without the commit hook, as the command line's process has.
+    fn unhooked_connection(db: &DatabaseConnection) -> rusqlite::Connection {
+        let options = db.get_sqlite_connection_pool().connect_options();
+        rusqlite::Connection::open(options.get_filename()).expect("opens")
+    }
+
     #[tokio::test]
     async fn a_commit_by_this_process_changes_the_version_at_once() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -300,9 +306,7 @@ mod tests {
         let (db, url) = file_database(dir.path()).await;
         let window = Duration::from_millis(100);
         let versions = DataVersion::with_window(&db, &url, window);
-        // A connection without the hook, as the command line's process has.
-        let path = db.get_sqlite_connection_pool().connect_options();
-        let other = rusqlite::Connection::open(path.get_filename()).expect("opens");
+        let other = unhooked_connection(&db);
         let read_at = Instant::now();
         let before = versions.current().await.expect("a version");
         other
@@ -326,8 +330,7 @@ mod tests {
         let (db, url) = file_database(dir.path()).await;
         // Leaving WAL needs the file to itself: close the pool first.
         db.clone().close().await.expect("closes");
-        let path = db.get_sqlite_connection_pool().connect_options();
-        let other = rusqlite::Connection::open(path.get_filename()).expect("opens");
+        let other = unhooked_connection(&db);
         let mode: String = other
             .query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0))
             .expect("leaves WAL");
