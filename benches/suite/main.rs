@@ -9,8 +9,9 @@
 //! Layout: the release `tribune` binary runs as its own process pinned to core 0 on a fresh
 //! SQLite database per run; wrk and the inbox load generator run on core 1; the baseline server
 //! (hello + bare JSON) runs on core 0 like Tribune; the stand-in remote instances run in their
-//! own process on core 1, so Tribune's RSS is Tribune's alone. Helpers are this binary re-executed
-//! with `--role`.
+//! own process on core 1, so Tribune's RSS is Tribune's alone. One more Tribune, on both cores,
+//! repeats the first fan-out to compare with the one-core time. Helpers are this binary
+//! re-executed with `--role`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -288,11 +289,13 @@ struct Tribune {
     db: DatabaseConnection,
 }
 
-async fn start_tribune(fx: &Fixture, settings: &Settings, dir: &Path) -> Tribune {
+/// Starts the release binary on the cores of `cpus` (a `taskset -c` list) and waits until it
+/// answers.
+async fn start_tribune(fx: &Fixture, settings: &Settings, dir: &Path, cpus: &str) -> Tribune {
     let config = dir.join("tribune.toml");
     std::fs::write(&config, toml::to_string(settings).expect("toml")).expect("config");
-    let proc = util::pinned(
-        0,
+    let proc = util::pinned_to(
+        cpus,
         Path::new(env!("CARGO_BIN_EXE_tribune")),
         &[
             "--config".into(),
@@ -364,7 +367,7 @@ async fn serving_scenarios(options: &Options, fx: &Fixture, run: usize, f: &mut 
         );
     }
 
-    let tribune = start_tribune(fx, &settings, &dir).await;
+    let tribune = start_tribune(fx, &settings, &dir, "0").await;
     let pid = tribune.proc.pid();
     tokio::time::sleep(Duration::from_secs(1)).await;
     f.insert("mem.idle_mb", util::proc_kb(pid, "VmRSS:") / 1024.0);
@@ -425,6 +428,39 @@ async fn serving_scenarios(options: &Options, fx: &Fixture, run: usize, f: &mut 
         fanout(fx, &tribune, &prepared, f).await;
     }
     drop(tribune);
+    if options.wants("fanout") {
+        fanout_on_two_cores(fx, run, f).await;
+    }
+}
+
+/// The first fan-out again, from a Tribune free to run on both cores (it starts a signing
+/// thread and a Tokio worker per core), to compare with the one-core time of the same run.
+/// The stand-ins stay on core 1, so Tribune's second core is shared with them: on a
+/// two-core machine that is as far apart as the two sides can be.
+async fn fanout_on_two_cores(fx: &Fixture, run: usize, f: &mut Figures) {
+    let dir = fx.root.path().join(format!("run{run}-two-cores"));
+    std::fs::create_dir_all(&dir).expect("run dir");
+    let settings = settings(&dir, util::free_port(), true);
+    let prepared = prepare(&settings, 1).await;
+    let tribune = start_tribune(fx, &settings, &dir, "0,1").await;
+    queue::insert_followers(
+        &tribune.db,
+        prepared.collective_id,
+        &fx.bases,
+        queue::FOLLOWERS_PER_INSTANCE,
+    )
+    .await;
+    control(fx, "reset").await;
+    let started = Instant::now();
+    publish(
+        fx,
+        &tribune,
+        &prepared.token,
+        "Le même message, depuis deux cœurs.",
+    )
+    .await;
+    let took = wait_posts(fx, fx.bases.len() as f64, started).await;
+    f.insert("fanout.two_cores_ms", took);
 }
 
 fn load_args(url: &str, file: &Path, extra: &[(&str, String)]) -> Vec<String> {
@@ -724,7 +760,7 @@ async fn backlog(fx: &Fixture, run: usize, f: &mut Figures) {
         queue::insert_followers(&db, prepared.collective_id, &bases, 1).await;
         db.close().await.expect("close");
     }
-    let tribune = start_tribune(fx, &settings, &dir).await;
+    let tribune = start_tribune(fx, &settings, &dir, "0").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pid = tribune.proc.pid();
     let rss_before = util::proc_kb(pid, "VmRSS:");

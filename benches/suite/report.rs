@@ -14,6 +14,7 @@ enum Target {
     None,
     AtLeast(f64),
     AtMost(f64),
+    Below(f64),
     Exactly(f64),
 }
 
@@ -244,6 +245,22 @@ fn rows() -> Vec<Row> {
             AtMost(1.5),
         ),
         row(
+            "fan-out",
+            "all 1,000 delivered ms, Tribune on both cores",
+            |f| get(f, "fanout.two_cores_ms"),
+            "all 1,000 delivered ms, Tribune on one core",
+            |f| get(f, "fanout.all_ms"),
+            Below(1.0),
+        ),
+        row(
+            "fan-out",
+            "all 1,000 delivered ms, Tribune on both cores",
+            |f| get(f, "fanout.two_cores_ms"),
+            "1,000 aws-lc-rs signs, 1 core, ms (just before and after)",
+            |f| get(f, "fanout.all_sign_ms"),
+            None,
+        ),
+        row(
             "inbox",
             "Create/Like accepted/s (1 core)",
             |f| get(f, "inbox.accepted_per_s"),
@@ -443,6 +460,7 @@ pub fn table(runs: &[Figures], n: usize, seconds: u64) -> String {
             Target::None => (String::new(), String::new()),
             Target::AtLeast(t) => (format!("≥ {t}"), pass_fail(ratio >= t)),
             Target::AtMost(t) => (format!("≤ {t}"), pass_fail(ratio <= t)),
+            Target::Below(t) => (format!("< {t}"), pass_fail(ratio < t)),
             Target::Exactly(t) => (format!("= {t}"), pass_fail((ratio - t).abs() < 1e-9)),
         };
         match verdict.as_str() {

@@ -56,10 +56,15 @@ impl Drop for Proc {
 
 /// Runs `program args` pinned to `core` with `taskset`, stdout piped.
 pub fn pinned(core: u32, program: &Path, args: &[String], log: Option<&Path>) -> Proc {
+    pinned_to(&core.to_string(), program, args, log)
+}
+
+/// Runs `program args` on the cores of `cpus` (a `taskset -c` list: `0`, `0,1`), stdout piped.
+pub fn pinned_to(cpus: &str, program: &Path, args: &[String], log: Option<&Path>) -> Proc {
     let mut command = Command::new("taskset");
     command
         .arg("-c")
-        .arg(core.to_string())
+        .arg(cpus)
         .arg(program)
         .args(args)
         .stdin(Stdio::null())
