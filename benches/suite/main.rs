@@ -443,13 +443,7 @@ async fn fanout_on_two_cores(fx: &Fixture, run: usize, f: &mut Figures) {
     let settings = settings(&dir, util::free_port(), true);
     let prepared = prepare(&settings, 1).await;
     let tribune = start_tribune(fx, &settings, &dir, "0,1").await;
-    queue::insert_followers(
-        &tribune.db,
-        prepared.collective_id,
-        &fx.bases,
-        queue::FOLLOWERS_PER_INSTANCE,
-    )
-    .await;
+    follow_from_the_standins(fx, &tribune, &prepared).await;
     control(fx, "reset").await;
     let started = Instant::now();
     publish(
@@ -694,7 +688,9 @@ async fn timed_fanout(
     f.insert(sign_key, (before + after) / 2.0);
 }
 
-async fn fanout(fx: &Fixture, tribune: &Tribune, prepared: &Prepared, f: &mut Figures) {
+/// The collective's 10,000 accepted followers on the stand-in instances, as the fan-outs
+/// deliver to them.
+async fn follow_from_the_standins(fx: &Fixture, tribune: &Tribune, prepared: &Prepared) {
     queue::insert_followers(
         &tribune.db,
         prepared.collective_id,
@@ -702,6 +698,10 @@ async fn fanout(fx: &Fixture, tribune: &Tribune, prepared: &Prepared, f: &mut Fi
         queue::FOLLOWERS_PER_INSTANCE,
     )
     .await;
+}
+
+async fn fanout(fx: &Fixture, tribune: &Tribune, prepared: &Prepared, f: &mut Figures) {
+    follow_from_the_standins(fx, tribune, prepared).await;
     let instances = fx.bases.len() as f64;
 
     control(fx, "reset").await;

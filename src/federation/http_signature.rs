@@ -242,6 +242,11 @@ pub fn start_signing_threads() {
     signing_queue();
 }
 
+/// One signing thread per core the process may run on.
+fn signing_thread_count() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
 /// How many signing threads have seeded aws-lc's random generator (read by the tests).
 static SEEDED_THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -255,8 +260,7 @@ fn signing_queue() -> &'static Mutex<mpsc::Sender<SigningJob>> {
         let (jobs, waiting) = mpsc::channel::<SigningJob>();
         let waiting = Arc::new(Mutex::new(waiting));
         let (seeded_tx, seeded_rx) = mpsc::channel::<()>();
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
-        for n in 0..threads {
+        for n in 0..signing_thread_count() {
             let waiting = Arc::clone(&waiting);
             let seeded_tx = seeded_tx.clone();
             let spawned = std::thread::Builder::new()
@@ -306,8 +310,10 @@ mod tests {
     #[test]
     fn the_signing_threads_have_all_seeded_when_they_are_started() {
         start_signing_threads();
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
-        assert_eq!(SEEDED_THREADS.load(Ordering::SeqCst), threads);
+        assert_eq!(
+            SEEDED_THREADS.load(Ordering::SeqCst),
+            signing_thread_count()
+        );
     }
 
     #[test]
