@@ -124,6 +124,25 @@ async fn baseline() {
     axum::serve(listener, router).await.expect("serve");
 }
 
+/// Listeners on one free port of both loopback addresses, 127.0.0.1 and ::1: the stand-ins are
+/// reached by the name `localhost`, which Tribune's resolver answers with both (RFC 6761), and
+/// Tribune, like any HTTP client, tries ::1 first. A stand-in on 127.0.0.1 alone refused that
+/// first connection, so every delivery of the bench made two (sessions 1 to 9), where a real
+/// server listens on the addresses its name has.
+async fn both_loopbacks() -> [tokio::net::TcpListener; 2] {
+    for _ in 0..100 {
+        let v4 = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let port = v4.local_addr().expect("addr").port();
+        // The port is free on 127.0.0.1; on ::1 another process may hold it: try another.
+        if let Ok(v6) = tokio::net::TcpListener::bind(("::1", port)).await {
+            return [v4, v6];
+        }
+    }
+    panic!("no port free on both 127.0.0.1 and ::1 (is IPv6 loopback configured?)")
+}
+
 /// What the stand-in instances have seen, shared by all of them.
 #[derive(Default)]
 struct Seen {
@@ -151,10 +170,8 @@ async fn standins(args: &[String]) {
     let seen = Arc::new(Seen::default());
     let mut ports = Vec::new();
     for index in 0..n {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+        let listeners = both_loopbacks().await;
+        let port = listeners[0].local_addr().expect("addr").port();
         ports.push(port);
         let pem = std::fs::read_to_string(format!("{keys}/{index}.pub.pem"))
             .ok()
@@ -173,7 +190,10 @@ async fn standins(args: &[String]) {
             .route("/control/reset", post(reset))
             .route("/control/hang/{on}", post(hang))
             .with_state(instance);
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        for listener in listeners {
+            let router = router.clone();
+            tokio::spawn(async move { axum::serve(listener, router).await });
+        }
     }
     println!("{}", serde_json::to_string(&ports).expect("json"));
     std::future::pending::<()>().await;
