@@ -445,15 +445,14 @@ async fn fanout_on_two_cores(fx: &Fixture, run: usize, f: &mut Figures) {
     let tribune = start_tribune(fx, &settings, &dir, "0,1").await;
     follow_from_the_standins(fx, &tribune, &prepared).await;
     control(fx, "reset").await;
-    let started = Instant::now();
-    publish(
+    let took = publish_and_wait(
         fx,
         &tribune,
         &prepared.token,
         "Le même message, depuis deux cœurs.",
+        fx.bases.len() as f64,
     )
     .await;
-    let took = wait_posts(fx, fx.bases.len() as f64, started).await;
     f.insert("fanout.two_cores_ms", took);
 }
 
@@ -680,12 +679,24 @@ async fn timed_fanout(
     [time_key, sign_key]: [&'static str; 2],
 ) {
     let before = sign_1000_ms(fx);
-    let started = Instant::now();
-    publish(fx, tribune, token, text).await;
-    let took = wait_posts(fx, posts, started).await;
+    let took = publish_and_wait(fx, tribune, token, text, posts).await;
     let after = sign_1000_ms(fx);
     f.insert(time_key, took);
     f.insert(sign_key, (before + after) / 2.0);
+}
+
+/// Publishes `text` and returns the time, in ms, until the stand-ins have received `posts`
+/// POSTs.
+async fn publish_and_wait(
+    fx: &Fixture,
+    tribune: &Tribune,
+    token: &str,
+    text: &str,
+    posts: f64,
+) -> f64 {
+    let started = Instant::now();
+    publish(fx, tribune, token, text).await;
+    wait_posts(fx, posts, started).await
 }
 
 /// The collective's 10,000 accepted followers on the stand-in instances, as the fan-outs
