@@ -11,8 +11,8 @@
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, State},
-    http::{HeaderMap, Method, StatusCode, Uri},
+    extract::{DefaultBodyLimit, FromRequest, Path, Request, State},
+    http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
     routing::post,
 };
@@ -86,28 +86,39 @@ impl IntoResponse for InboxError {
     }
 }
 
-async fn shared_inbox(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    respond(receive(&state, &method, &uri, &headers, &body).await)
+async fn shared_inbox(State(state): State<AppState>, request: Request) -> Response {
+    match head_and_body(&state, request).await {
+        Ok((head, body)) => respond(receive(&state, &head, &body).await),
+        Err(refused) => refused,
+    }
 }
 
 async fn actor_inbox(
     State(state): State<AppState>,
     Path(username): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     if local::resolve(&state, &username).await.is_err() {
         return InboxError::NotFound(format!("no actor named {username:?} here")).into_response();
     }
-    respond(receive(&state, &method, &uri, &headers, &body).await)
+    match head_and_body(&state, request).await {
+        Ok((head, body)) => respond(receive(&state, &head, &body).await),
+        Err(refused) => refused,
+    }
+}
+
+/// The request's head and its body, read under the route's `DefaultBodyLimit` as the `Bytes`
+/// extractor reads it (a 413 past it). The head is kept, not copied: the `HeaderMap` extractor
+/// clones every header, ~1.5 % of the inbox's CPU under load.
+async fn head_and_body(state: &AppState, request: Request) -> Result<(Parts, Bytes), Response> {
+    let (mut head, body) = request.into_parts();
+    let mut body_only = Request::new(body);
+    // The body limit travels in the extensions; nothing after this reads them from the head.
+    *body_only.extensions_mut() = std::mem::take(&mut head.extensions);
+    let body = Bytes::from_request(body_only, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((head, body))
 }
 
 fn respond(result: Result<(), InboxError>) -> Response {
@@ -121,13 +132,8 @@ fn respond(result: Result<(), InboxError>) -> Response {
 }
 
 /// Verifies and applies one incoming activity.
-pub async fn receive(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), InboxError> {
+pub async fn receive(state: &AppState, head: &Parts, body: &[u8]) -> Result<(), InboxError> {
+    let (method, uri, headers) = (&head.method, &head.uri, &head.headers);
     // 1. Everything that costs nothing: no key fetched, no RSA yet.
     let params = signature::parse_params(headers)?;
     signature::check_covered(&params)?;
