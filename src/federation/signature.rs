@@ -71,7 +71,10 @@ fn params_of(value: &str) -> impl Iterator<Item = (&str, &str)> {
                     Some((value, next)) => (value, next),
                     None => (quoted, ""),
                 },
-                None => after.split_once(',').unwrap_or((after, "")),
+                None => {
+                    let (value, next) = after.split_once(',').unwrap_or((after, ""));
+                    (value.trim_end(), next)
+                }
             };
             rest = next.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
             let key = key.trim().trim_start_matches(',').trim();
@@ -318,11 +321,12 @@ mod tests {
 
     #[test]
     fn spaces_unquoted_values_and_key_case_do_not_change_what_is_read() {
-        // Spaces after the commas, keys in another case, unquoted (created)/(expires) between
-        // the quoted values, `=` inside the signature's base64 and inside the keyId's query.
+        // Spaces around the commas, keys in another case, unquoted values (created, expires,
+        // an algorithm) between the quoted ones, `=` inside the signature's base64 and inside
+        // the keyId's query.
         let h = headers(&[(
             "signature",
-            r#"KeyId="https://p.example/actor?id=7#key", created=1402170695,expires=1402170699 , Algorithm="hs2019",  HEADERS="(request-target) host digest (created)", signature="ab/c+d==""#,
+            r#"KeyId="https://p.example/actor?id=7#key", created=1402170695,expires=1402170699 , Algorithm=hs2019 ,  HEADERS="(request-target) host digest (created)", signature="ab/c+d==""#,
         )]);
         let params = parse_params(&h).expect("parses");
         assert_eq!(params.key_id, "https://p.example/actor?id=7#key");
