@@ -87,10 +87,7 @@ impl IntoResponse for InboxError {
 }
 
 async fn shared_inbox(State(state): State<AppState>, request: Request) -> Response {
-    match head_and_body(&state, request).await {
-        Ok((head, body)) => respond(receive(&state, &head, &body).await),
-        Err(refused) => refused,
-    }
+    answer(&state, request).await
 }
 
 async fn actor_inbox(
@@ -101,24 +98,21 @@ async fn actor_inbox(
     if local::resolve(&state, &username).await.is_err() {
         return InboxError::NotFound(format!("no actor named {username:?} here")).into_response();
     }
-    match head_and_body(&state, request).await {
-        Ok((head, body)) => respond(receive(&state, &head, &body).await),
-        Err(refused) => refused,
-    }
+    answer(&state, request).await
 }
 
-/// The request's head and its body, read under the route's `DefaultBodyLimit` as the `Bytes`
-/// extractor reads it (a 413 past it). The head is kept, not copied: the `HeaderMap` extractor
-/// clones every header, ~1.5 % of the inbox's CPU under load.
-async fn head_and_body(state: &AppState, request: Request) -> Result<(Parts, Bytes), Response> {
+/// Reads the body under the route's `DefaultBodyLimit`, as the `Bytes` extractor reads it (a
+/// 413 past it), and answers the activity. The request's head is kept, not copied: the
+/// `HeaderMap` extractor clones every header, ~1.5 % of the inbox's CPU under load.
+async fn answer(state: &AppState, request: Request) -> Response {
     let (mut head, body) = request.into_parts();
     let mut body_only = Request::new(body);
     // The body limit travels in the extensions; nothing after this reads them from the head.
     *body_only.extensions_mut() = std::mem::take(&mut head.extensions);
-    let body = Bytes::from_request(body_only, state)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    Ok((head, body))
+    match Bytes::from_request(body_only, state).await {
+        Ok(body) => respond(receive(state, &head, &body).await),
+        Err(refused) => refused.into_response(),
+    }
 }
 
 fn respond(result: Result<(), InboxError>) -> Response {
