@@ -1,8 +1,9 @@
 //! Group commit of successful deliveries: a fan-out to a thousand inboxes ends in a thousand
 //! successes within a second; one writer task records those that finished together in one
 //! transaction (the rows delivered, their hosts known good) instead of two or three statements
-//! each. A send waits until its success is committed before it gives its slot back, so what was
-//! sent but not yet recorded when the process dies is still bounded by the in-flight limit (its
+//! each. A send gives its network slot back once the other server answered and waits for its
+//! success to be committed on a recording place (`delivery::worker`), so what was sent but not
+//! yet recorded when the process dies stays bounded, by four times the in-flight limit (its
 //! lease expires and it is sent again; receivers ignore an activity id they have seen).
 
 use std::time::Duration;
@@ -19,7 +20,7 @@ const MAX_BATCH: usize = 256;
 /// How long the writer waits for more successes once one arrived. A fan-out's successes come
 /// one per signature (a millisecond apart on one core), so without waiting each would be its
 /// own transaction; 20 ms gathers a fan-out's into one per twenty or so, and delays only when
-/// a send gives its slot back, never what other servers see.
+/// a send's task ends (its recording place), never what other servers see nor the next send.
 const LINGER: Duration = Duration::from_millis(20);
 
 struct Success {

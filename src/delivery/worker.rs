@@ -40,6 +40,10 @@ pub struct Worker {
     /// Places for requests that stalled and gave their global permit back: a bound on how
     /// many requests (sockets, buffers, tasks) can be open at once, `max_concurrency * 4`.
     stalled: Arc<Semaphore>,
+    /// Places for sends whose answer is in and whose outcome is being recorded: they give
+    /// their global slot back as soon as the other server answered (the network part is
+    /// over), and this bounds what was sent but is not yet recorded, `max_concurrency * 4`.
+    recording: Arc<Semaphore>,
     /// Signalled when a stalled request gives its global permit back, so the loop claims more
     /// at once instead of at the next poll.
     freed: Arc<Notify>,
@@ -63,11 +67,36 @@ const PAYLOAD_CACHE: usize = 64;
 /// Stalled requests allowed per global slot.
 const STALLED_PER_SLOT: usize = 4;
 
-/// The permits one send holds: its global slot until its request stalls, then a stalled place
-/// instead (when one is free; otherwise it keeps the global slot).
+/// Sends being recorded allowed per global slot.
+const RECORDING_PER_SLOT: usize = 4;
+
+/// The permits one send holds: its global slot and its host's until its request stalls (then
+/// a stalled place instead of the global slot, when one is free) or is answered (then a
+/// recording place instead of both).
 struct Slot {
     global: Option<OwnedSemaphorePermit>,
     stalled: Option<OwnedSemaphorePermit>,
+    host: Option<HostPlace>,
+    recording: Option<OwnedSemaphorePermit>,
+}
+
+/// One of a host's `max_per_host` places, given back when dropped.
+struct HostPlace {
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    host: String,
+}
+
+impl Drop for HostPlace {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.in_flight.lock()
+            && let Some(n) = map.get_mut(&self.host)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.host);
+            }
+        }
+    }
 }
 
 impl Worker {
@@ -81,6 +110,7 @@ impl Worker {
             ),
             global: Arc::new(Semaphore::new(permits)),
             stalled: Arc::new(Semaphore::new(permits.saturating_mul(STALLED_PER_SLOT))),
+            recording: Arc::new(Semaphore::new(permits.saturating_mul(RECORDING_PER_SLOT))),
             freed: Arc::new(Notify::new()),
             stalled_after: Duration::try_from_secs_f64(
                 state.settings.delivery.stalled_after_seconds,
@@ -117,29 +147,19 @@ impl Worker {
             .unwrap_or_default()
     }
 
-    /// Takes a slot for `host` unless it is full.
-    fn reserve_host(&self, host: &str) -> bool {
+    /// Takes a place for `host` unless it is full.
+    fn reserve_host(&self, host: &str) -> Option<HostPlace> {
         let max = self.state.settings.delivery.max_per_host;
-        let Ok(mut map) = self.in_flight_per_host.lock() else {
-            return false;
-        };
+        let mut map = self.in_flight_per_host.lock().ok()?;
         let n = map.entry(host.to_string()).or_insert(0);
         if *n >= max {
-            return false;
+            return None;
         }
         *n += 1;
-        true
-    }
-
-    fn release_host(&self, host: &str) {
-        if let Ok(mut map) = self.in_flight_per_host.lock()
-            && let Some(n) = map.get_mut(host)
-        {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(host);
-            }
-        }
+        Some(HostPlace {
+            in_flight: self.in_flight_per_host.clone(),
+            host: host.to_string(),
+        })
     }
 
     /// Gives up parked deliveries past the horizon, at most once a minute: it is a sweep over
@@ -192,23 +212,23 @@ impl Worker {
                 release(&self.state, &row).await?;
                 continue;
             };
-            if !self.reserve_host(&row.host) {
+            let Some(host) = self.reserve_host(&row.host) else {
                 // This batch held more rows for one host than it may take at once: give the
                 // rest back now rather than let their lease run out while they wait.
                 release(&self.state, &row).await?;
                 continue;
-            }
+            };
             let worker = self.clone();
             tasks.spawn(async move {
-                let host = row.host.clone();
                 let mut slot = Slot {
                     global: Some(permit),
                     stalled: None,
+                    host: Some(host),
+                    recording: None,
                 };
                 if let Err(err) = worker.send(&row, &mut slot).await {
                     tracing::error!(delivery.id = row.id, error = %err, "recording a delivery failed; its lease will expire and it will be retried");
                 }
-                worker.release_host(&host);
                 drop(slot);
             });
             started += 1;
@@ -260,6 +280,22 @@ impl Worker {
         request.await
     }
 
+    /// The other server answered (or the request failed): the send gives its global and
+    /// per-host places back and takes a recording place while its outcome is written, so
+    /// the next deliveries start without waiting for the recorder's batch to commit (20 ms
+    /// of lingering, when a slot is busy for a fraction of a millisecond otherwise). With no
+    /// recording place free it keeps its places until one is: what was sent and not yet
+    /// recorded stays bounded.
+    async fn answered(&self, slot: &mut Slot) {
+        if let Ok(place) = self.recording.clone().acquire_owned().await {
+            slot.recording = Some(place);
+            slot.global = None;
+            slot.stalled = None;
+            slot.host = None;
+            self.freed.notify_one();
+        }
+    }
+
     /// One attempt: sign, send, record.
     async fn send(&self, row: &Claimed, slot: &mut Slot) -> Result<(), DbErr> {
         let db = &self.state.db;
@@ -297,6 +333,7 @@ impl Worker {
             Err(err) => Ok(SendOutcome::Unreachable(format!("no signing key: {err}"))),
         };
         metrics::observe_send(started.elapsed());
+        self.answered(slot).await;
         let now = Utc::now();
         let (status, error) = match result {
             Ok(SendOutcome::Status(status)) if (200..300).contains(&status) => {

@@ -638,6 +638,85 @@ async fn hanging_servers_do_not_hold_back_the_others(backend: Backend) {
 }
 db_test!(hanging_servers_do_not_hold_back_the_others);
 
+/// A send gives its slot back once the other server has answered, not once its success is
+/// committed: successes are recorded in batches that linger, and a slot held meanwhile is a
+/// delivery not sent. With one slot and the first delivery's record blocked (its host's row
+/// locked by an open transaction), the next servers are still served. PostgreSQL only: there
+/// a row lock blocks the record and not the claims; SQLite's single writer would block both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_is_free_once_the_server_answered() {
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use tribune::db::entity::delivery;
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let app = TestApp::spawn_with(backend, |s| s.delivery.max_concurrency = 1).await;
+    let first = servers_with_a_follower(&app, 1, Behaviour::Ok).await;
+    let others = servers_with_a_follower(&app, 2, Behaviour::Ok).await;
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Une place rendue")).await;
+    let first_host = first[0].base.trim_start_matches("http://").to_string();
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .filter(delivery::Column::Host.eq(first_host.clone()))
+        .exec(&app.db)
+        .await
+        .expect("first in the queue");
+    // A host row the first success must write (a failure on record), locked until the end.
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO remote_host (host, state, consecutive_failures, failing_since, \
+             last_success_at, last_failure_at, last_error) \
+             VALUES ('{first_host}', 'reachable', 1, CURRENT_TIMESTAMP, NULL, CURRENT_TIMESTAMP, 'status 503')"
+        ))
+        .await
+        .expect("host row");
+    let lock = app.db.begin().await.expect("begin");
+    lock.execute_unprepared(&format!(
+        "SELECT host FROM remote_host WHERE host = '{first_host}' FOR UPDATE"
+    ))
+    .await
+    .expect("lock the host row");
+
+    let worker = tribune::delivery::worker::Worker::new(app.state.clone());
+    let drain = tokio::spawn(async move { worker.drain().await });
+    // The deadline only keeps a worker that holds its slot from looping forever.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while others.iter().any(|server| server.calls() == 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other servers were not served while the first success waited to be recorded:\n{}",
+            app.queue_report().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(first[0].calls(), 1, "the first server was served first");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery WHERE state = 'delivered'")
+            .await,
+        0,
+        "nothing recorded while the first record is blocked:\n{}",
+        app.queue_report().await
+    );
+    lock.rollback().await.expect("unlock");
+    drain.await.expect("drain task").expect("drain");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery WHERE state = 'delivered'")
+            .await,
+        3,
+        "{}",
+        app.queue_report().await
+    );
+    for server in first.iter().chain(&others) {
+        assert_eq!(server.received().len(), 1, "{} served once", server.base);
+    }
+}
+
 async fn a_parked_host_revives_when_it_contacts_us(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| {
         s.delivery.unreachable_after_hours = 0.1 / 3600.0
