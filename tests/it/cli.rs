@@ -201,6 +201,62 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// The server raises its soft limit on open files to the hard limit: a fan-out keeps a
+/// connection per instance open for reuse, past the 1,024 a service gets by default. Started
+/// with a soft limit of 256 (`prlimit`, util-linux), it runs with the hard one.
+#[test]
+fn serve_raises_its_open_files_limit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new("prlimit")
+        .arg("--nofile=256:")
+        .arg(env!("CARGO_BIN_EXE_tribune"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TRIBUNE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("TRIBUNE__INSTANCE__BASE_URL", &base)
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn prlimit (util-linux)");
+    // `prlimit` sets the limit and executes the server in the same process.
+    let limits_file = format!("/proc/{}/limits", child.id());
+    let open_files = |limits: &str| -> (String, String) {
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("Max open files line")
+            .to_string();
+        let mut fields = line.split_whitespace().skip(3);
+        let soft = fields.next().expect("soft").to_string();
+        let hard = fields.next().expect("hard").to_string();
+        (soft, hard)
+    };
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the server exited"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (soft, hard) = open_files(&std::fs::read_to_string(&limits_file).expect("limits"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_ne!(
+        hard, "256",
+        "the hard limit must be above the test's soft one"
+    );
+    assert_eq!(soft, hard, "soft limit raised to the hard one");
+}
+
 /// The real binary on its defaults (plus a free port): serves the actor, then exits 0 on SIGTERM.
 #[test]
 fn serve_answers_then_stops_gracefully_on_sigterm() {
