@@ -44,8 +44,9 @@ pub struct Worker {
     /// their global slot back as soon as the other server answered (the network part is
     /// over), and this bounds what was sent but is not yet recorded, `max_concurrency * 4`.
     recording: Arc<Semaphore>,
-    /// Signalled when a stalled request gives its global permit back, so the loop claims more
-    /// at once instead of at the next poll.
+    /// Signalled when a send gives its global permit back before its task ends (its request
+    /// stalled, or was answered and is being recorded), so the loop claims more at once
+    /// instead of when a task ends or at the next poll.
     freed: Arc<Notify>,
     stalled_after: Duration,
     in_flight_per_host: Arc<Mutex<HashMap<String, usize>>>,
