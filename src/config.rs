@@ -43,6 +43,9 @@ pub struct ServerSettings {
     /// Seconds a client has to send a request's headers (and an idle connection may wait for
     /// its next request) before the connection is closed.
     pub header_read_timeout_seconds: u64,
+    /// Seconds a client has, once its headers are in, to send the whole body; then the request
+    /// is answered 408 and the connection closed.
+    pub body_read_timeout_seconds: u64,
     /// Connections served at once; further clients wait to be accepted.
     pub max_connections: usize,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
@@ -380,6 +383,7 @@ impl Default for ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             shutdown_grace_seconds: 10,
             header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
             max_connections: 1024,
             trusted_proxies: Vec::new(),
         }
@@ -610,6 +614,12 @@ impl Settings {
         if self.server.header_read_timeout_seconds == 0 {
             return Err(ConfigError::new(
                 "server.header_read_timeout_seconds",
+                "must be at least 1",
+            ));
+        }
+        if self.server.body_read_timeout_seconds == 0 {
+            return Err(ConfigError::new(
+                "server.body_read_timeout_seconds",
                 "must be at least 1",
             ));
         }

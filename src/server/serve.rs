@@ -1,7 +1,8 @@
 //! The accept loop. `axum::serve` has no header read timeout and no connection cap, so Tribune
 //! drives hyper's HTTP/1.1 connections itself: a client that does not finish sending its
 //! headers (or leaves a kept-alive connection idle) within `server.header_read_timeout_seconds`
-//! is disconnected (no slowloris), at most `server.max_connections` connections are served at
+//! is disconnected (no slowloris), a body must arrive within
+//! `server.body_read_timeout_seconds` (`body_deadline`), at most `server.max_connections` connections are served at
 //! once (beyond that, new ones wait in the kernel's accept queue), and on shutdown the listener
 //! closes, idle connections are dropped and in-flight requests finish.
 //!
@@ -19,6 +20,7 @@ use hyper_util::{
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
+use super::body_deadline;
 use crate::config::ServerSettings;
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits for the open
@@ -34,6 +36,7 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(settings.header_read_timeout_seconds))
         .keep_alive(true);
+    let body_timeout = Duration::from_secs(settings.body_read_timeout_seconds);
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -60,14 +63,14 @@ pub async fn serve(
         let router = router.clone();
         let service = service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            let (request, timed_out) = body_deadline::limit(request, body_timeout);
             let router = router.clone();
             async move {
-                Ok::<_, Infallible>(
-                    router
-                        .oneshot(request)
-                        .await
-                        .unwrap_or_else(|never| match never {}),
-                )
+                let response = router
+                    .oneshot(request)
+                    .await
+                    .unwrap_or_else(|never| match never {});
+                Ok::<_, Infallible>(timed_out.or_408(response, body_timeout))
             }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));

@@ -91,6 +91,11 @@ fn each_kind_of_bad_configuration_stops_start_up_with_its_key() {
             "collective.icon_url",
             "absolute",
         ),
+        (
+            &[("TRIBUNE__SERVER__BODY_READ_TIMEOUT_SECONDS", "0")],
+            "server.body_read_timeout_seconds",
+            "at least 1",
+        ),
     ];
     for (env, key, reason) in cases {
         let output = tribune(&["config", "check"], env, dir.path());

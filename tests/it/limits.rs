@@ -101,6 +101,73 @@ async fn slow_clients_are_disconnected_while_others_are_served(backend: Backend)
 }
 db_test!(slow_clients_are_disconnected_while_others_are_served);
 
+/// Sends `head` and the start of a body it promises to be 1,000 bytes long, then a byte every
+/// 300 ms — never the whole body; returns what the server answered before it closed the
+/// connection (empty if it had not within `limit`).
+async fn trickled_body(app: &TestApp, head: &str, limit: Duration) -> String {
+    let stream = TcpStream::connect(addr(app)).await.expect("connect");
+    let (mut read, mut write) = stream.into_split();
+    write.write_all(head.as_bytes()).await.expect("write");
+    let trickle = tokio::spawn(async move {
+        while write.write_all(b" ").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(limit, read.read_to_end(&mut answer)).await;
+    trickle.abort();
+    if closed.is_err() {
+        answer.clear();
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A client that sends its headers and then trickles its body cannot hold a connection: once
+/// `body_read_timeout_seconds` has passed since its headers, it is answered 408 with the
+/// reason and disconnected, on the inbox as on any other route, and nothing is stored.
+async fn a_trickled_body_is_cut_off_with_a_408(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.server.body_read_timeout_seconds = 1).await;
+    let before = inbox_snapshot(&app).await;
+    let inbox = format!(
+        "POST /inbox HTTP/1.1\r\nHost: {}\r\nContent-Type: application/activity+json\r\nContent-Length: 1000\r\n\r\n{{\"type\":",
+        app.domain()
+    );
+    let form = format!(
+        "POST /api/v1/apps HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nclient_name=",
+        app.domain()
+    );
+    // The deadline only keeps a server that never answers from hanging the test.
+    let (inbox_answer, form_answer) = tokio::join!(
+        trickled_body(&app, &inbox, Duration::from_secs(15)),
+        trickled_body(&app, &form, Duration::from_secs(15)),
+    );
+    for answer in [&inbox_answer, &form_answer] {
+        assert!(
+            answer.starts_with("HTTP/1.1 408"),
+            "answered 408 and closed: {answer:?}"
+        );
+        assert!(
+            answer.contains("body_read_timeout_seconds"),
+            "says why: {answer:?}"
+        );
+    }
+    assert_eq!(inbox_snapshot(&app).await, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_app").await, 0);
+    // A body sent at once is read as before.
+    let response = app
+        .client
+        .post(app.url("/api/v1/apps"))
+        .form(&[
+            ("client_name", "Tusky"),
+            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+}
+db_test!(a_trickled_body_is_cut_off_with_a_408);
+
 async fn connections_beyond_the_cap_wait_for_a_free_slot(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.server.max_connections = 2).await;
     let first = TcpStream::connect(addr(&app)).await.expect("connect");
