@@ -1,10 +1,10 @@
 //! The accept loop. `axum::serve` has no header read timeout and no connection cap, so Tribune
 //! drives hyper's HTTP/1.1 connections itself: a client that does not finish sending its
 //! headers (or leaves a kept-alive connection idle) within `server.header_read_timeout_seconds`
-//! is disconnected (no slowloris), a body must arrive within
-//! `server.body_read_timeout_seconds` (`body_deadline`), at most `server.max_connections` connections are served at
-//! once (beyond that, new ones wait in the kernel's accept queue), and on shutdown the listener
-//! closes, idle connections are dropped and in-flight requests finish.
+//! is disconnected (no slowloris), a body must arrive within `server.body_read_timeout_seconds`
+//! (`body_deadline`), at most `server.max_connections` connections are served at once (beyond
+//! that, new ones wait in the kernel's accept queue), and on shutdown the listener closes, idle
+//! connections are dropped and in-flight requests finish.
 //!
 //! HTTP/2 is not offered: it would add the `h2` stack for clients that, in practice, reach
 //! Tribune through a reverse proxy speaking HTTP/1.1 to it.
