@@ -714,6 +714,11 @@ async fn follow_from_the_standins(fx: &Fixture, tribune: &Tribune, prepared: &Pr
 async fn fanout(fx: &Fixture, tribune: &Tribune, prepared: &Prepared, f: &mut Figures) {
     follow_from_the_standins(fx, tribune, prepared).await;
     let instances = fx.bases.len() as f64;
+    let pid = tribune.proc.pid();
+    f.insert(
+        "fanout.rss_before_mb",
+        util::proc_kb(pid, "VmRSS:") / 1024.0,
+    );
 
     control(fx, "reset").await;
     timed_fanout(
@@ -731,6 +736,10 @@ async fn fanout(fx: &Fixture, tribune: &Tribune, prepared: &Prepared, f: &mut Fi
     let (posts, distinct) = standin_stats(fx).await;
     f.insert("fanout.posts", posts);
     f.insert("fanout.distinct_bodies", distinct);
+    // The connections kept for reuse (one per instance) are still open: what a fan-out to a
+    // thousand instances leaves behind for the pool's idle timeout.
+    f.insert("fanout.rss_after_mb", util::proc_kb(pid, "VmRSS:") / 1024.0);
+    f.insert("fanout.fds_after", util::open_fds(pid));
 
     control(fx, "reset").await;
     control(fx, "hang/1").await;

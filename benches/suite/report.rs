@@ -246,6 +246,22 @@ fn rows() -> Vec<Row> {
         ),
         row(
             "fan-out",
+            "RSS 500 ms after it MB (connections kept for reuse)",
+            |f| get(f, "fanout.rss_after_mb"),
+            "RSS before it MB",
+            |f| get(f, "fanout.rss_before_mb"),
+            None,
+        ),
+        row(
+            "fan-out",
+            "open file descriptors 500 ms after it",
+            |f| get(f, "fanout.fds_after"),
+            "instances",
+            |_| 1000.0,
+            None,
+        ),
+        row(
+            "fan-out",
             "all 1,000 delivered ms, Tribune on both cores",
             |f| get(f, "fanout.two_cores_ms"),
             "all 1,000 delivered ms, Tribune on one core",

@@ -87,6 +87,11 @@ pub fn role(core: u32, role: &str, args: &[String]) -> Proc {
     pinned(core, &exe, &all, None)
 }
 
+/// How many file descriptors process `pid` has open (`/proc/<pid>/fd`).
+pub fn open_fds(pid: u32) -> f64 {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(f64::NAN, |dir| dir.count() as f64)
+}
+
 /// A `/proc/<pid>/status` field in kB (`VmRSS`, `VmHWM`).
 pub fn proc_kb(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
