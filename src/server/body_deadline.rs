@@ -46,30 +46,37 @@ struct Guard {
 }
 
 /// What [`limit`] hands back: whether the body was cut off, read once the handler answered.
-pub struct TimedOut(Option<Arc<AtomicBool>>);
+pub struct TimedOut {
+    flag: Option<Arc<AtomicBool>>,
+    seconds: u64,
+}
 
 /// Puts `request`'s body under a deadline of `timeout` from now.
 pub fn limit(request: Request<Incoming>, timeout: Duration) -> (Request<DeadlineBody>, TimedOut) {
     let (head, inner) = request.into_parts();
+    let seconds = timeout.as_secs();
     let guard = (!inner.is_end_stream()).then(|| Guard {
         deadline: Instant::now() + timeout,
-        seconds: timeout.as_secs(),
+        seconds,
         sleep: None,
         timed_out: Arc::new(AtomicBool::new(false)),
     });
-    let flag = TimedOut(guard.as_ref().map(|g| g.timed_out.clone()));
+    let timed_out = TimedOut {
+        flag: guard.as_ref().map(|g| g.timed_out.clone()),
+        seconds,
+    };
     (
         Request::from_parts(head, DeadlineBody { inner, guard }),
-        flag,
+        timed_out,
     )
 }
 
 impl TimedOut {
     /// The handler's response, or a 408 that closes the connection if the body was cut off
     /// (the handler saw a failed read and answered 400, or nothing useful).
-    pub fn or_408(self, response: Response, timeout: Duration) -> Response {
-        if self.0.is_some_and(|flag| flag.load(Ordering::Acquire)) {
-            let message = BodyTimedOut(timeout.as_secs()).to_string();
+    pub fn or_408(self, response: Response) -> Response {
+        if self.flag.is_some_and(|flag| flag.load(Ordering::Acquire)) {
+            let message = BodyTimedOut(self.seconds).to_string();
             return (
                 StatusCode::REQUEST_TIMEOUT,
                 [(CONNECTION, "close")],

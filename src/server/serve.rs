@@ -70,7 +70,7 @@ pub async fn serve(
                     .oneshot(request)
                     .await
                     .unwrap_or_else(|never| match never {});
-                Ok::<_, Infallible>(timed_out.or_408(response, body_timeout))
+                Ok::<_, Infallible>(timed_out.or_408(response))
             }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
