@@ -409,6 +409,21 @@ async fn add_followers(app: &TestApp, server: &RemoteServer, n: usize) {
 }
 
 /// `n` stand-in servers behaving as `behaviour`, each with one follower of the collective.
+/// Makes the deliveries to `hosts` due an hour ago, so the worker claims them before the rest.
+async fn first_in_the_queue(app: &TestApp, hosts: &[String]) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    use tribune::db::entity::delivery;
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::NextAttemptAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .filter(delivery::Column::Host.is_in(hosts.iter().cloned()))
+        .exec(&app.db)
+        .await
+        .expect("first in the queue");
+}
+
 async fn servers_with_a_follower(
     app: &TestApp,
     n: usize,
@@ -559,8 +574,6 @@ db_test!(failures_are_retried_dropped_or_parked);
 /// slots and the four hanging servers claimed first, the six healthy ones are all served while
 /// every hanging request is still outstanding (none has timed out and been recorded).
 async fn hanging_servers_do_not_hold_back_the_others(backend: Backend) {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-    use tribune::db::entity::delivery;
     let app = TestApp::spawn_with(backend, |s| {
         s.delivery.max_concurrency = 2;
         s.delivery.stalled_after_seconds = 0.2;
@@ -577,15 +590,7 @@ async fn hanging_servers_do_not_hold_back_the_others(backend: Backend) {
     // The hanging servers' deliveries first in the queue, so they take both slots at once.
     let host = |server: &RemoteServer| server.base.trim_start_matches("http://").to_string();
     let hanging_hosts: Vec<String> = hanging.iter().map(host).collect();
-    delivery::Entity::update_many()
-        .col_expr(
-            delivery::Column::NextAttemptAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
-        )
-        .filter(delivery::Column::Host.is_in(hanging_hosts.clone()))
-        .exec(&app.db)
-        .await
-        .expect("hanging first");
+    first_in_the_queue(&app, &hanging_hosts).await;
 
     let worker = tribune::delivery::worker::Worker::new(app.state.clone());
     let drain = tokio::spawn(async move { worker.drain().await });
@@ -645,8 +650,7 @@ db_test!(hanging_servers_do_not_hold_back_the_others);
 /// a row lock blocks the record and not the claims; SQLite's single writer would block both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slot_is_free_once_the_server_answered() {
-    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
-    use tribune::db::entity::delivery;
+    use sea_orm::{ConnectionTrait, TransactionTrait};
     let Some(backend) = Backend::postgres() else {
         return;
     };
@@ -658,15 +662,7 @@ async fn a_slot_is_free_once_the_server_answered() {
         .await;
     app.publish_post(&editor, note("Une place rendue")).await;
     let first_host = first[0].base.trim_start_matches("http://").to_string();
-    delivery::Entity::update_many()
-        .col_expr(
-            delivery::Column::NextAttemptAt,
-            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
-        )
-        .filter(delivery::Column::Host.eq(first_host.clone()))
-        .exec(&app.db)
-        .await
-        .expect("first in the queue");
+    first_in_the_queue(&app, std::slice::from_ref(&first_host)).await;
     // A host row the first success must write (a failure on record), locked until the end.
     app.db
         .execute_unprepared(&format!(
