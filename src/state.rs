@@ -22,8 +22,9 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub settings: Settings,
     pub db: DatabaseConnection,
-    /// The connection the batch writers share (`db::connect_batch_writer`): on SQLite a pool
-    /// of one, whose page cache stays warm from one batch to the next.
+    /// The connection the batch writers and the delivery queue's writes share
+    /// (`db::connect_batch_writer`): on SQLite a pool of one, whose page cache stays warm from
+    /// one write to the next.
     pub batch_db: DatabaseConnection,
     /// Statements run on `db` and `batch_db` so far (read-only: `db_queries.total()`).
     pub db_queries: QueryCounter,

@@ -126,6 +126,17 @@ impl Worker {
         }
     }
 
+    /// The connection the queue's writes go through — claims, releases, outcomes, hosts —
+    /// the one the recorder batches on (`AppState::batch_db`). On SQLite it is a pool of one
+    /// whose page cache stays warm from one write to the next: on the main pool each claim
+    /// took the next idle connection in turn and met a cache the recorder's last commit had
+    /// made stale (its pages read back, ~10 connection threads each touching fresh memory),
+    /// and a claim that met the recorder's open transaction waited in SQLite's busy handler
+    /// (sleeps of a millisecond and more) rather than in turn. On PostgreSQL, the main pool.
+    fn writer(&self) -> &sea_orm::DatabaseConnection {
+        &self.state.batch_db
+    }
+
     fn schedule(&self) -> Schedule {
         let d = &self.state.settings.delivery;
         Schedule {
@@ -179,7 +190,7 @@ impl Worker {
             })
             .unwrap_or(true);
         if due {
-            queue::expire_parked(&self.state.db, Utc::now(), self.schedule().give_up_after).await?;
+            queue::expire_parked(self.writer(), Utc::now(), self.schedule().give_up_after).await?;
         }
         Ok(())
     }
@@ -199,7 +210,7 @@ impl Worker {
             u64::try_from(self.state.settings.delivery.lease_seconds).unwrap_or(60),
         );
         let claimed = queue::claim(
-            &self.state.db,
+            self.writer(),
             &self.id,
             Utc::now(),
             lease,
@@ -210,13 +221,13 @@ impl Worker {
         let mut started = 0;
         for row in claimed {
             let Ok(permit) = self.global.clone().try_acquire_owned() else {
-                release(&self.state, &row).await?;
+                release(self.writer(), &row).await?;
                 continue;
             };
             let Some(host) = self.reserve_host(&row.host) else {
                 // This batch held more rows for one host than it may take at once: give the
                 // rest back now rather than let their lease run out while they wait.
-                release(&self.state, &row).await?;
+                release(self.writer(), &row).await?;
                 continue;
             };
             let worker = self.clone();
@@ -299,7 +310,7 @@ impl Worker {
 
     /// One attempt: sign, send, record.
     async fn send(&self, row: &Claimed, slot: &mut Slot) -> Result<(), DbErr> {
-        let db = &self.state.db;
+        let db = self.writer();
         let Some((signer, body)) = self.payload(row.activity_id).await? else {
             let outcome = Outcome::Failed {
                 status: None,
@@ -442,7 +453,7 @@ fn claim_batch(max_concurrency: usize) -> usize {
 }
 
 /// Gives a claimed row back untouched.
-async fn release(state: &AppState, row: &Claimed) -> Result<(), DbErr> {
+async fn release(db: &sea_orm::DatabaseConnection, row: &Claimed) -> Result<(), DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
     delivery::Entity::update_many()
         .col_expr(
@@ -451,7 +462,7 @@ async fn release(state: &AppState, row: &Claimed) -> Result<(), DbErr> {
         )
         .col_expr(delivery::Column::LeasedBy, Expr::value(None::<String>))
         .filter(delivery::Column::Id.eq(row.id))
-        .exec(&state.db)
+        .exec(db)
         .await?;
     Ok(())
 }
