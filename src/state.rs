@@ -22,7 +22,7 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub settings: Settings,
     pub db: DatabaseConnection,
-    /// The connection the batch writers and the delivery queue's writes share
+    /// The connection the batch writers and the delivery queue's statements share
     /// (`db::connect_batch_writer`): on SQLite a pool of one, whose page cache stays warm from
     /// one write to the next.
     pub batch_db: DatabaseConnection,

@@ -125,7 +125,7 @@ fn options(settings: &Settings, max_connections: u32) -> ConnectOptions {
 }
 
 /// The connection the batch writers (`service::intake`, `delivery::recorder`) and the
-/// delivery queue's writes (`delivery::worker`'s claims and outcomes) share, counted
+/// delivery queue's statements (`delivery::worker`'s claims and outcomes) share, counted
 /// with `counter`. On SQLite, a pool of its own holding one connection (~0.3 MB of idle RSS):
 /// a connection keeps its page cache from one transaction to the next only while no other
 /// connection has written, and the main pool hands its connections out in turn, so every

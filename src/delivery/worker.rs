@@ -126,13 +126,15 @@ impl Worker {
         }
     }
 
-    /// The connection the queue's writes go through — claims, releases, outcomes, hosts —
-    /// the one the recorder batches on (`AppState::batch_db`). On SQLite it is a pool of one
-    /// whose page cache stays warm from one write to the next: on the main pool each claim
-    /// took the next idle connection in turn and met a cache the recorder's last commit had
-    /// made stale (its pages read back, ~10 connection threads each touching fresh memory),
-    /// and a claim that met the recorder's open transaction waited in SQLite's busy handler
-    /// (sleeps of a millisecond and more) rather than in turn. On PostgreSQL, the main pool.
+    /// The connection the queue's statements go through — claims, releases, outcomes, hosts,
+    /// an activity's body once per activity — the one the recorder batches on
+    /// (`AppState::batch_db`). On SQLite it is a pool of one whose page cache stays warm from
+    /// one statement to the next, and deliveries do not wait for the main pool, which a burst
+    /// of page reads can take whole. On the main pool each claim took the next idle connection
+    /// in turn and met a cache the recorder's last commit had made stale (its pages read back,
+    /// ~10 connection threads each touching fresh memory), and a claim that met the recorder's
+    /// open transaction waited in SQLite's busy handler (sleeps of a millisecond and more)
+    /// rather than in turn. On PostgreSQL, the main pool.
     fn writer(&self) -> &sea_orm::DatabaseConnection {
         &self.state.batch_db
     }
@@ -258,7 +260,7 @@ impl Worker {
             return Ok(Some(found));
         }
         let Some(row) = activity::Entity::find_by_id(activity_id)
-            .one(&self.state.db)
+            .one(self.writer())
             .await?
         else {
             return Ok(None);

@@ -713,6 +713,51 @@ async fn a_slot_is_free_once_the_server_answered() {
     }
 }
 
+/// On SQLite the delivery queue's statements go through the batch writers' connection, not
+/// the main pool: deliveries go out and are recorded while the main pool is taken whole (here
+/// its one connection, held by an open transaction, as a burst of page reads would hold ten).
+/// SQLite only: on PostgreSQL the queue shares the main pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_go_on_while_the_main_pool_is_taken() {
+    use sea_orm::TransactionTrait;
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.database.max_connections = 1;
+        // Long enough that a delivery waiting for the pool is caught by the deadline below,
+        // not by the pool's own timeout.
+        s.database.connect_timeout_seconds = 120;
+    })
+    .await;
+    let servers = servers_with_a_follower(&app, 2, Behaviour::Ok).await;
+    let editor = app
+        .add_member("eve", Role::Editor, "un mot de passe solide")
+        .await;
+    app.publish_post(&editor, note("Pendant que le pool est pris"))
+        .await;
+
+    let held = app
+        .state
+        .db
+        .begin()
+        .await
+        .expect("take the main pool's only connection");
+    let worker = tribune::delivery::worker::Worker::new(app.state.clone());
+    let drained = tokio::time::timeout(Duration::from_secs(15), worker.drain()).await;
+    held.rollback().await.expect("give the connection back");
+    drained
+        .expect("the deliveries waited for the main pool")
+        .expect("drain");
+    for server in &servers {
+        assert_eq!(server.received().len(), 1, "{} served once", server.base);
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM delivery WHERE state = 'delivered'")
+            .await,
+        2,
+        "{}",
+        app.queue_report().await
+    );
+}
+
 async fn a_parked_host_revives_when_it_contacts_us(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| {
         s.delivery.unreachable_after_hours = 0.1 / 3600.0
