@@ -24,7 +24,7 @@ pub struct Inner {
     pub db: DatabaseConnection,
     /// The connection the batch writers and the delivery queue's statements share
     /// (`db::connect_batch_writer`): on SQLite a pool of one, whose page cache stays warm from
-    /// one write to the next.
+    /// one statement to the next.
     pub batch_db: DatabaseConnection,
     /// Statements run on `db` and `batch_db` so far (read-only: `db_queries.total()`).
     pub db_queries: QueryCounter,
