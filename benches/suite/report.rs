@@ -201,7 +201,7 @@ fn rows() -> Vec<Row> {
             "POSTs received (10,000 followers, 1,000 instances)",
             |f| get(f, "fanout.posts"),
             "instances",
-            |_| 1000.0,
+            |_| crate::queue::INSTANCES as f64,
             Exactly(1.0),
         ),
         row(
@@ -257,7 +257,7 @@ fn rows() -> Vec<Row> {
             "open file descriptors 500 ms after it",
             |f| get(f, "fanout.fds_after"),
             "instances",
-            |_| 1000.0,
+            |_| crate::queue::INSTANCES as f64,
             None,
         ),
         row(
