@@ -127,14 +127,12 @@ impl Worker {
     }
 
     /// The connection the queue's statements go through — claims, releases, outcomes, hosts,
-    /// an activity's body once per activity — the one the recorder batches on
-    /// (`AppState::batch_db`). On SQLite it is a pool of one whose page cache stays warm from
-    /// one statement to the next, and deliveries do not wait for the main pool, which a burst
-    /// of page reads can take whole. On the main pool each claim took the next idle connection
-    /// in turn and met a cache the recorder's last commit had made stale (its pages read back,
-    /// ~10 connection threads each touching fresh memory), and a claim that met the recorder's
-    /// open transaction waited in SQLite's busy handler (sleeps of a millisecond and more)
-    /// rather than in turn. On PostgreSQL, the main pool.
+    /// an activity's body — the one the recorder batches on (`AppState::batch_db`). On SQLite
+    /// that is one connection: its page cache stays warm between statements (the main pool
+    /// hands its connections out in turn, each finding its cache made stale by the recorder's
+    /// commits), a claim waits its turn instead of sleeping in SQLite's busy handler, and
+    /// deliveries never wait for the main pool, which a burst of page reads can take whole.
+    /// On PostgreSQL, the main pool.
     fn writer(&self) -> &sea_orm::DatabaseConnection {
         &self.state.batch_db
     }
